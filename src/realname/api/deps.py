@@ -1,0 +1,82 @@
+"""``Annotated`` dependencies shared by the routers: database session, vault, caller."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, Header, Request
+from sqlalchemy.orm import Session
+
+from realname.api.context import AppContext
+from realname.errors import Forbidden, Unauthorized
+from realname.privacy.vault import Vault
+from realname.store.repositories.tenants import ApiKeyPrincipal, authenticate_api_key
+
+
+def get_context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+ContextDep = Annotated[AppContext, Depends(get_context)]
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """One session per request, committed when the handler returns without error."""
+    with context.session_factory() as session:
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def get_vault(context: ContextDep) -> Vault:
+    return context.vault
+
+
+VaultDep = Annotated[Vault, Depends(get_vault)]
+
+
+def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+    if x_api_key:
+        return x_api_key.strip()
+    if authorization:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    return None
+
+
+def get_principal(
+    session: SessionDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_api_key: Annotated[str | None, Header()] = None,
+) -> ApiKeyPrincipal:
+    """The tenant API key behind the request; 401 problem when missing or wrong."""
+    presented = _presented_key(authorization, x_api_key)
+    if presented is None:
+        raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
+    principal = authenticate_api_key(session, presented)
+    if principal is None:
+        raise Unauthorized("The API key is unknown or revoked.")
+    return principal
+
+
+PrincipalDep = Annotated[ApiKeyPrincipal, Depends(get_principal)]
+
+
+def require_scope(scope: str) -> Callable[[ApiKeyPrincipal], ApiKeyPrincipal]:
+    """A dependency that admits only keys holding ``scope`` (or the ``*`` scope)."""
+
+    def check(principal: PrincipalDep) -> ApiKeyPrincipal:
+        if scope not in principal.scopes and "*" not in principal.scopes:
+            raise Forbidden(f"This action needs the '{scope}' scope.", scope=scope)
+        return principal
+
+    return check

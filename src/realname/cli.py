@@ -1,0 +1,222 @@
+"""The ``realname`` command line (Typer + Rich).
+
+Sub-command groups mirror the package: ``db`` for the store, ``keys`` for the
+vault's keyring, ``tenants`` for API access. Every command reads the same settings
+as the service (``REALNAME_*`` environment variables), so an operator's shell and
+the running service agree on the database and keys.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from realname import __version__
+from realname.config import get_settings
+
+app = typer.Typer(
+    name="realname",
+    help="Real-name verification (实名认证) that says why not — and fixes what it can.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
+keys_app = typer.Typer(help="The vault's master keys.", no_args_is_help=True)
+tenants_app = typer.Typer(help="Tenants and their API keys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(keys_app, name="keys")
+app.add_typer(tenants_app, name="tenants")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"realname {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
+    ] = False,
+) -> None:
+    """realname: verify identity, diagnose why it fails, repair what can be repaired."""
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    migrate: Annotated[
+        bool, typer.Option(help="Bring the database to the latest migration first.")
+    ] = True,
+) -> None:
+    """Run the HTTP API (and, as they land, the borrower pages and ops console)."""
+    import uvicorn
+
+    from realname.api.app import create_app
+    from realname.logs import configure_logging
+    from realname.store.db import upgrade
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    if migrate:
+        upgrade(settings.resolved_database_url)
+    application = create_app(settings)
+    uvicorn.run(
+        application,
+        host=host or settings.host,
+        port=port or settings.port,
+        log_config=None,
+        proxy_headers=True,
+    )
+
+
+@db_app.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Option(help="Target revision.")] = "head",
+) -> None:
+    """Apply migrations up to REVISION (default: the latest)."""
+    from realname.store.db import current_revision, make_engine, upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url, revision)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        console.print(f"database at revision [bold]{current_revision(engine)}[/bold]")
+    finally:
+        engine.dispose()
+
+
+@keys_app.command("rotate")
+def keys_rotate(
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="People re-wrapped per transaction.")
+    ] = 500,
+) -> None:
+    """Add a new master key and re-wrap every person's data key under it, online.
+
+    The new keyring (old keys kept) is saved before any data key is re-wrapped, so a
+    crash at any point leaves every row readable; running the command again resumes.
+    """
+    from realname.privacy.keys import load_keyring, save_keyring
+    from realname.privacy.vault import rotate_master_key
+    from realname.store.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    if settings.master_key is not None:
+        err_console.print(
+            "[red]The keyring comes from REALNAME_MASTER_KEY; rotation writes a keyring "
+            "file. Move the key into REALNAME_KEYRING_FILE first.[/red]"
+        )
+        raise typer.Exit(code=2)
+    old = load_keyring(settings)
+    new = old.rotate()
+    save_keyring(new, settings.resolved_keyring_file)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        report = rotate_master_key(make_session_factory(engine), old, new, batch_size=batch_size)
+    finally:
+        engine.dispose()
+    console.print(f"current master key is now [bold]{new.current_id}[/bold]")
+    console.print(report)
+
+
+@keys_app.command("status")
+def keys_status() -> None:
+    """List the master keys (ids only, never key material) and how many data keys each wraps."""
+    from realname.privacy.keys import load_keyring
+    from realname.privacy.vault import count_wraps_by_kek
+    from realname.store.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    keyring = load_keyring(settings)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            counts = count_wraps_by_kek(session)
+    finally:
+        engine.dispose()
+    table = Table("master key", "current", "data keys wrapped")
+    for kek_id in keyring.kek_ids:
+        current = "yes" if kek_id == keyring.current_id else ""
+        table.add_row(kek_id, current, str(counts.get(kek_id, 0)))
+    console.print(table)
+
+
+@keys_app.command("retire")
+def keys_retire(
+    kek_id: Annotated[str, typer.Argument(help="The old master key to remove from the keyring.")],
+) -> None:
+    """Remove an old master key once no data key is wrapped under it.
+
+    Re-wraps stragglers first (data keys that processes created under the old key
+    before they reloaded the keyring), and refuses while any remain.
+    """
+    from realname.privacy.keys import load_keyring, save_keyring
+    from realname.privacy.vault import count_wraps_by_kek, rotate_master_key
+    from realname.store.db import make_engine, make_session_factory
+
+    settings = get_settings()
+    keyring = load_keyring(settings)
+    if kek_id not in keyring.kek_ids:
+        err_console.print(f"[red]No master key {kek_id!r} in the keyring.[/red]")
+        raise typer.Exit(code=2)
+    if kek_id == keyring.current_id:
+        err_console.print("[red]The current master key cannot be retired; rotate first.[/red]")
+        raise typer.Exit(code=2)
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        factory = make_session_factory(engine)
+        rotate_master_key(factory, keyring, keyring)
+        with factory() as session:
+            left = count_wraps_by_kek(session).get(kek_id, 0)
+    finally:
+        engine.dispose()
+    if left:
+        err_console.print(f"[red]{left} data keys still use {kek_id}; not retired.[/red]")
+        raise typer.Exit(code=1)
+    save_keyring(keyring.without(kek_id), settings.resolved_keyring_file)
+    console.print(f"master key [bold]{kek_id}[/bold] retired")
+
+
+@tenants_app.command("create")
+def tenants_create(
+    name: Annotated[str, typer.Argument(help="The tenant's display name.")],
+    scope: Annotated[
+        list[str] | None,
+        typer.Option("--scope", "-s", help="A scope for the first API key (repeatable)."),
+    ] = None,
+) -> None:
+    """Create a tenant and its first API key. The key is shown once; store it now."""
+    from realname.store.db import make_engine, make_session_factory
+    from realname.store.repositories.tenants import create_tenant, issue_api_key
+
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            tenant = create_tenant(session, name)
+            _, plaintext = issue_api_key(session, tenant.id, scope or ["*"])
+            session.commit()
+            tenant_id = tenant.id
+    finally:
+        engine.dispose()
+    table = Table(show_header=False)
+    table.add_row("tenant id", str(tenant_id))
+    table.add_row("scopes", ", ".join(scope or ["*"]))
+    console.print(table)
+    # Plain echo, not a Rich table cell: the key must never be wrapped or truncated.
+    typer.echo(f"API key: {plaintext}")
+    err_console.print("The API key is shown only this once.")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,202 @@
+"""Engines, sessions and migrations: the database chosen by URL alone (DESIGN §12).
+
+SQLite in WAL mode is the embedded default; PostgreSQL (through psycopg 3) is the
+production store. Both run the same Alembic migrations, which ship inside the
+package (``realname/store/migrations``) so an installed wheel can migrate itself
+without an ``alembic.ini``.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from realname.errors import ConfigurationError, RealnameError
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+#: How long a SQLite connection waits for another writer before giving up.
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+
+
+class DatabaseNotReady(RealnameError):
+    """The database cannot be reached, or its schema is not at the packaged head.
+
+    Readiness probes answer 503 with this, so a load balancer keeps traffic away
+    from a process whose database is missing or un-migrated.
+    """
+
+    code = "DATABASE_NOT_READY"
+    http_status = 503
+    default_message = "The database is unreachable or its schema is not up to date."
+
+
+def normalise_url(url: str | URL) -> URL:
+    """Parse ``url`` and route every PostgreSQL URL through psycopg 3.
+
+    ``postgresql://`` and the legacy ``postgres://`` would otherwise pick psycopg2,
+    which realname does not depend on.
+    """
+    try:
+        parsed = make_url(url)
+    except Exception as exc:  # SQLAlchemy raises ArgumentError or ValueError
+        raise ConfigurationError("The database URL cannot be parsed.") from exc
+    if parsed.drivername in {"postgresql", "postgres", "postgresql+psycopg2"}:
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def _is_sqlite(url: URL) -> bool:
+    return url.get_backend_name() == "sqlite"
+
+
+def _sqlite_file(url: URL) -> Path | None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None
+    return Path(database)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    """Per-connection pragmas, and real transactions on SQLite.
+
+    The stdlib driver opens transactions lazily and never around DDL or SAVEPOINT;
+    switching it to autocommit and emitting ``BEGIN`` ourselves (the recipe in the
+    SQLAlchemy pysqlite documentation) makes migrations transactional and makes
+    ``session.begin()`` mean what it says.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            # WAL lets readers proceed while one writer commits (https://sqlite.org/wal.html).
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
+    """Create an engine for ``url`` with the settings realname relies on.
+
+    SQLite: the parent directory is created, and every connection runs in WAL mode
+    with foreign keys enforced and a busy timeout. PostgreSQL: ``postgresql://`` is
+    rewritten to ``postgresql+psycopg://`` and pooled connections are pinged before
+    use. Extra keyword arguments go to :func:`sqlalchemy.create_engine`.
+    """
+    parsed = normalise_url(url)
+    if _is_sqlite(parsed):
+        path = _sqlite_file(parsed)
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        connect_args = dict(kwargs.pop("connect_args", {}))
+        connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
+        kwargs["connect_args"] = connect_args
+        engine = create_engine(parsed, echo=echo, **kwargs)
+        _configure_sqlite(engine)
+        return engine
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_engine(parsed, echo=echo, **kwargs)
+
+
+def make_session_factory(engine: Engine) -> sessionmaker[Session]:
+    """A session factory whose objects stay readable after commit.
+
+    ``expire_on_commit=False`` lets a repository return a row that the caller still
+    reads after the transaction closed (for example an issued API key).
+    """
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def alembic_config(url: str | URL | None = None) -> Config:
+    """An Alembic ``Config`` built in code, pointing at the packaged migrations."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("path_separator", "os")
+    if url is not None:
+        rendered = normalise_url(url).render_as_string(hide_password=False)
+        # ConfigParser interpolates '%', which URL-encoded passwords contain.
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str | None:
+    """The newest migration shipped with this version of realname (read once)."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade(url: str | URL, revision: str = "head") -> None:
+    """Migrate the database at ``url`` to ``revision`` (default: the packaged head).
+
+    Runs in one transaction on both backends, so a failed migration leaves the
+    schema as it was.
+    """
+    engine = make_engine(url)
+    try:
+        with engine.begin() as connection:
+            config = alembic_config(url)
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The revision the database is at, or ``None`` for a database never migrated."""
+    with engine.connect() as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def check_ready(engine: Engine) -> None:
+    """Raise :class:`DatabaseNotReady` unless the database answers and is at head."""
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+        revision = current_revision(engine)
+    except SQLAlchemyError as exc:
+        # The driver's message can contain the host and user; keep it in the log only.
+        logger.warning("database unreachable: %s", type(exc).__name__)
+        raise DatabaseNotReady("The database cannot be reached.") from exc
+    head = head_revision()
+    if revision != head:
+        raise DatabaseNotReady(
+            "The database schema is not at the current migration; run the upgrade.",
+            current=revision,
+            head=head,
+        )
+
+
+__all__ = [
+    "MIGRATIONS_DIR",
+    "DatabaseNotReady",
+    "alembic_config",
+    "check_ready",
+    "current_revision",
+    "head_revision",
+    "make_engine",
+    "make_session_factory",
+    "normalise_url",
+    "upgrade",
+]

@@ -1,0 +1,1 @@
+"""Alembic migrations, packaged so an installed realname can migrate itself."""

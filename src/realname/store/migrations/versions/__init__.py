@@ -1,0 +1,1 @@
+"""Migration scripts, oldest first; Alembic skips this ``__init__`` file."""

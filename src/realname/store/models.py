@@ -1,0 +1,313 @@
+"""The relational schema, as SQLAlchemy 2.0 typed declarative models.
+
+Rules every table follows:
+
+* **No personal data in plaintext columns** (PIPL Art. 51, JR/T 0171-2020):
+  names, ID numbers, phones and bank cards exist only as AES-256-GCM ciphertext made
+  by :class:`realname.privacy.vault.Vault`, plus an HMAC blind index where the
+  platform must look a value up. Free-text columns (``raw_message``, ``purpose``,
+  audit ``details``) are for codes and explanations, never for personal data.
+* **Money is integer fen** (分): floating point cannot hold ¥0.10 exactly.
+* **Time is aware UTC** (:class:`~realname.store.types.UtcDateTime`).
+* **Ids are random UUID strings** chosen in Python (see :func:`~realname.store.types.new_id`),
+  because ciphertexts are bound to the id of their row before it is inserted.
+
+Constraint names come from one naming convention so that the hand-written migrations
+and these models name everything identically on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from realname.store.types import UtcDateTime, new_id, utcnow
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: The identity elements a person can hold (DESIGN §3).
+ELEMENT_KINDS = ("name", "id_number", "phone", "bank_card")
+#: The kinds of separate consent PIPL Art. 29 requires for sensitive personal information.
+CONSENT_KINDS = ("id", "phone", "bank_card", "face")
+#: Cause severities (DESIGN §4).
+SEVERITIES = ("blocking", "warning", "info")
+
+ID_LENGTH = 36
+HASH_HEX_LENGTH = 64
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    quoted = ", ".join(f"'{value}'" for value in values)
+    return f"{column} IN ({quoted})"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy reads this class attribute
+        datetime: UtcDateTime(),
+        dict[str, Any]: JSON(),
+        list[str]: JSON(),
+        bytes: LargeBinary(),
+    }
+
+
+class Tenant(Base):
+    """A platform customer (a lender); every other row belongs to exactly one tenant."""
+
+    __tablename__ = "tenants"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ApiKey(Base):
+    """A tenant's API key; only the public prefix and a SHA-256 of the secret are kept.
+
+    The secret half is 256 random bits, so a fast hash is enough: there is no
+    dictionary to attack, and a slow password hash (argon2) would only add latency to
+    every request (NIST SP 800-63B asks for slow salted hashing
+    of memorised secrets, not of random keys).
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    prefix: Mapped[str] = mapped_column(String(32), unique=True)
+    secret_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    scopes: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class Person(Base):
+    """A data subject; holds only their wrapped data key (envelope encryption).
+
+    ``wrapped_dek`` is the person's data key encrypted under the master key ``kek_id``.
+    Crypto-shredding (PIPL Art. 47) sets both to NULL and stamps ``shredded_at``;
+    from then on every ciphertext of this person is unreadable.
+    """
+
+    __tablename__ = "people"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    wrapped_dek: Mapped[bytes | None] = mapped_column(default=None)
+    kek_id: Mapped[str | None] = mapped_column(String(32), default=None, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    shredded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    elements: Mapped[list[IdentityElement]] = relationship(
+        back_populates="person", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Account(Base):
+    """A login at a tenant's product, reached at L0 by a phone that passed an OTP."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (Index("ix_accounts_tenant_phone", "tenant_id", "phone_blind_index"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    person_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("people.id", ondelete="SET NULL"), index=True
+    )
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(default=None)
+    phone_blind_index: Mapped[str | None] = mapped_column(String(HASH_HEX_LENGTH), default=None)
+    status: Mapped[str] = mapped_column(String(32), default="active")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class IdentityElement(Base):
+    """One submitted identity element (name, ID number, phone or bank card) of a person.
+
+    A newer submission supersedes the older one (``superseded_at``) instead of
+    overwriting it, so diagnosis can tell "changed since last verified" (DESIGN §4,
+    PHONE_RECYCLED). Names carry no blind index: they are never a lookup key.
+    """
+
+    __tablename__ = "identity_elements"
+    __table_args__ = (
+        CheckConstraint(_in("kind", ELEMENT_KINDS), name="kind"),
+        Index("ix_identity_elements_kind_blind_index", "kind", "blind_index"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    person_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    ciphertext: Mapped[bytes]
+    blind_index: Mapped[str | None] = mapped_column(String(HASH_HEX_LENGTH), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    superseded_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    person: Mapped[Person] = relationship(back_populates="elements")
+
+
+class VerificationCheck(Base):
+    """One call to an authority (DESIGN §5), with its raw answer and its cost.
+
+    ``raw_code``/``raw_message`` keep what the provider said so a diagnosis can be
+    re-derived later; callers must not put personal data in ``raw_message``.
+    """
+
+    __tablename__ = "verification_checks"
+    __table_args__ = (
+        CheckConstraint("cost_fen >= 0", name="cost_fen_non_negative"),
+        CheckConstraint("latency_ms >= 0", name="latency_ms_non_negative"),
+        Index("ix_verification_checks_account_created", "account_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    check_kind: Mapped[str] = mapped_column(String(32))
+    provider: Mapped[str] = mapped_column(String(64))
+    outcome: Mapped[str] = mapped_column(String(32))
+    raw_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    raw_message: Mapped[str | None] = mapped_column(String(500), default=None)
+    provider_request_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    billable: Mapped[bool] = mapped_column(Boolean, default=False)
+    cost_fen: Mapped[int] = mapped_column(Integer, default=0)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class VerificationResult(Base):
+    """The level an account reached against the level a product needs, at one moment."""
+
+    __tablename__ = "verification_results"
+    __table_args__ = (Index("ix_verification_results_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    level_reached: Mapped[str] = mapped_column(String(8))
+    level_needed: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    causes: Mapped[list[Cause]] = relationship(
+        back_populates="result",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="Cause.ordinal",
+    )
+
+
+class Cause(Base):
+    """One ordered cause of a result (DESIGN §4): a stable code and a severity."""
+
+    __tablename__ = "causes"
+    __table_args__ = (CheckConstraint(_in("severity", SEVERITIES), name="severity"),)
+
+    result_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("verification_results.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    ordinal: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(64))
+    severity: Mapped[str] = mapped_column(String(16))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    result: Mapped[VerificationResult] = relationship(back_populates="causes")
+
+
+class Consent(Base):
+    """A separate consent for one kind of sensitive personal information (PIPL Art. 29).
+
+    It belongs to a person, an account, or both (an account can consent before a
+    person record exists). ``purpose`` states why the data is processed (PIPL Art. 17).
+    """
+
+    __tablename__ = "consents"
+    __table_args__ = (
+        CheckConstraint(_in("kind", CONSENT_KINDS), name="kind"),
+        CheckConstraint("person_id IS NOT NULL OR account_id IS NOT NULL", name="subject_present"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    person_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("people.id", ondelete="CASCADE"), index=True, default=None
+    )
+    account_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True, default=None
+    )
+    kind: Mapped[str] = mapped_column(String(16))
+    purpose: Mapped[str] = mapped_column(Text)
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AuditEntry(Base):
+    """One entry of the hash-chained audit log (JR/T 0171-2020, PIPL Art. 54).
+
+    ``hash`` is SHA-256 over a canonical JSON of the entry including ``prev_hash``,
+    so editing, deleting or reordering any entry breaks the chain at that ``seq``
+    (see :mod:`realname.store.repositories.audit`). ``seq`` is assigned by the
+    appender, not by the database, and its primary key makes a forked chain impossible.
+    """
+
+    __tablename__ = "audit_log"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str] = mapped_column(String(200))
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), unique=True)
+
+
+__all__ = [
+    "CONSENT_KINDS",
+    "ELEMENT_KINDS",
+    "SEVERITIES",
+    "Account",
+    "ApiKey",
+    "AuditEntry",
+    "Base",
+    "Cause",
+    "Consent",
+    "IdentityElement",
+    "Person",
+    "Tenant",
+    "VerificationCheck",
+    "VerificationResult",
+]

@@ -1,0 +1,230 @@
+"""The hash-chained audit log (DESIGN §9; JR/T 0171-2020; PIPL Art. 54).
+
+Each entry's ``hash`` is SHA-256 over a canonical JSON (sorted keys, no spaces,
+UTF-8, RFC 8785 in spirit) of ``seq``, ``at``, ``actor``, ``action``, ``target``,
+``details`` and the previous entry's hash. Changing an entry changes its hash;
+deleting one leaves a gap and a dangling ``prev_hash``; swapping two breaks both,
+because ``seq`` is hashed too. :func:`verify_chain` reports the first ``seq`` at
+which any of that happened.
+
+A chain only proves itself up to its last entry: truncating the tail is visible
+only against a head recorded elsewhere, so :class:`ChainReport` returns the head
+(``head_seq``, ``head_hash``) for the caller to publish or compare.
+
+``details`` is for codes, counts and ids — never personal data: the log is kept
+longer than the data it describes and is not crypto-shredded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from hashlib import sha256
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from realname.store.models import AuditEntry
+from realname.store.types import utcnow
+
+GENESIS_HASH = "0" * 64
+#: Key of the PostgreSQL advisory lock that serialises appends (any fixed 64-bit value).
+_PG_LOCK_KEY = int.from_bytes(sha256(b"realname.audit_log").digest()[:8], "big", signed=True)
+_MAX_PROBLEMS = 100
+
+
+def canonical_json(value: Any) -> str:
+    """Deterministic JSON: sorted keys, compact separators, no NaN, UTF-8 text."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def _timestamp(at: datetime) -> str:
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def entry_hash(
+    *,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any],
+    prev_hash: str,
+) -> str:
+    """The SHA-256 (hex) of one entry in its canonical form."""
+    document = {
+        "seq": seq,
+        "at": _timestamp(at),
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    return sha256(canonical_json(document).encode("utf-8")).hexdigest()
+
+
+def _lock_chain(session: Session) -> None:
+    """Serialise appenders so two transactions never chain onto the same entry.
+
+    PostgreSQL: a transaction-scoped advisory lock. ``SELECT … FOR UPDATE`` on the
+    last row alone is not enough — a waiter wakes up holding the *old* last row and
+    would reuse its ``seq``; after the advisory lock, the next statement sees the
+    committed newest entry. SQLite: a write statement that matches nothing takes the
+    database write lock for the rest of the transaction. On both, the ``seq``
+    primary key turns any remaining race into an error, never into a fork.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
+
+
+def append(
+    session: Session,
+    actor: str,
+    action: str,
+    target: str,
+    details: Mapping[str, Any] | None = None,
+    *,
+    at: datetime | None = None,
+) -> AuditEntry:
+    """Append one entry to the chain within the caller's transaction, and flush it.
+
+    Call it last in a transaction: the chain stays locked until commit.
+    ``details`` must be JSON-serialisable; it is stored as it hashes (a JSON
+    round trip), so tuples become lists and keys become strings up front.
+    """
+    normalised: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
+    when = (at or utcnow()).astimezone(UTC)
+    _lock_chain(session)
+    last = session.execute(
+        select(AuditEntry.seq, AuditEntry.hash)
+        .order_by(AuditEntry.seq.desc())
+        .limit(1)
+        .with_for_update()
+    ).first()
+    seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
+    entry = AuditEntry(
+        seq=seq,
+        at=when,
+        actor=actor,
+        action=action,
+        target=target,
+        details=normalised,
+        prev_hash=prev_hash,
+        hash=entry_hash(
+            seq=seq,
+            at=when,
+            actor=actor,
+            action=action,
+            target=target,
+            details=normalised,
+            prev_hash=prev_hash,
+        ),
+    )
+    session.add(entry)
+    session.flush()
+    return entry
+
+
+@dataclass(frozen=True)
+class ChainProblem:
+    """One break in the chain: where, and what kind.
+
+    ``kind`` is ``hash_mismatch`` (the entry was modified), ``seq_gap`` (entries
+    before this one are missing) or ``prev_hash_mismatch`` (the entry does not
+    follow the one before it: deleted, inserted or reordered entries).
+    """
+
+    seq: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of :func:`verify_chain`."""
+
+    ok: bool
+    checked: int
+    head_seq: int | None
+    head_hash: str | None
+    problems: tuple[ChainProblem, ...] = ()
+
+    @property
+    def first_bad_seq(self) -> int | None:
+        return self.problems[0].seq if self.problems else None
+
+
+def verify_chain(session: Session, *, batch_size: int = 1000) -> ChainReport:
+    """Recompute every hash and link, oldest first; report each break by ``seq``.
+
+    After a break, checking resumes from the stored hash so that later, independent
+    breaks are reported too (at most 100).
+    """
+    problems: list[ChainProblem] = []
+    expected_seq = 1
+    prev_hash = GENESIS_HASH
+    checked = 0
+    head: tuple[int, str] | None = None
+    rows = session.execute(
+        select(
+            AuditEntry.seq,
+            AuditEntry.at,
+            AuditEntry.actor,
+            AuditEntry.action,
+            AuditEntry.target,
+            AuditEntry.details,
+            AuditEntry.prev_hash,
+            AuditEntry.hash,
+        )
+        .order_by(AuditEntry.seq)
+        .execution_options(yield_per=batch_size)
+    )
+    for row in rows:
+        checked += 1
+        if row.seq != expected_seq:
+            problems.append(ChainProblem(row.seq, "seq_gap"))
+        elif row.prev_hash != prev_hash:
+            problems.append(ChainProblem(row.seq, "prev_hash_mismatch"))
+        recomputed = entry_hash(
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            target=row.target,
+            details=row.details,
+            prev_hash=row.prev_hash,
+        )
+        if recomputed != row.hash:
+            problems.append(ChainProblem(row.seq, "hash_mismatch"))
+        expected_seq = row.seq + 1
+        prev_hash = row.hash
+        head = (row.seq, row.hash)
+        if len(problems) >= _MAX_PROBLEMS:
+            break
+    return ChainReport(
+        ok=not problems,
+        checked=checked,
+        head_seq=head[0] if head else None,
+        head_hash=head[1] if head else None,
+        problems=tuple(problems[:_MAX_PROBLEMS]),
+    )
+
+
+__all__ = [
+    "GENESIS_HASH",
+    "ChainProblem",
+    "ChainReport",
+    "append",
+    "canonical_json",
+    "entry_hash",
+    "verify_chain",
+]

@@ -1,0 +1,339 @@
+"""People, their encrypted identity elements, and the accounts they log in with.
+
+Every personal value goes through the :class:`~realname.privacy.vault.Vault`:
+AES-256-GCM under the person's data key, bound to ``table``/``row id``/``field``,
+plus an HMAC blind index for the kinds the platform looks up (ID number, phone,
+bank card). Names are never a lookup key and get no index (PIPL Art. 6: collect
+and derive no more than the purpose needs).
+
+Validation of the values themselves belongs to ``realname.identity``; this module
+only canonicalises formatting (full-width digits, spaces, dashes, a lower-case
+``x``, a ``+86`` prefix) so that the same number always meets its blind index.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, cast
+
+from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy.orm import Session
+
+from realname.errors import BadRequest, NotFound
+from realname.privacy.vault import BLIND_INDEX_KINDS, DataErased, Vault, shred
+from realname.store.models import ELEMENT_KINDS, Account, IdentityElement, Person
+from realname.store.repositories import audit
+from realname.store.types import new_id, utcnow
+
+ELEMENTS_TABLE = IdentityElement.__tablename__
+ACCOUNTS_TABLE = Account.__tablename__
+ACCOUNT_PHONE_FIELD = "phone"
+ERASED_STATUS = "erased"
+
+_SEPARATORS = re.compile(r"[\s\-]+")
+
+
+def canonical_value(kind: str, value: str) -> str:
+    """The stored and indexed form of ``value``: formatting removed, content untouched.
+
+    Names are only trimmed: the exact characters submitted matter for diagnosing
+    character variants (DESIGN §4, NAME_CHARACTER_VARIANT). Numbers are NFKC-folded
+    (full-width digits to ASCII), stripped of spaces and dashes, upper-cased (the
+    GB 11643 check character ``X``), and phones lose a ``+86``/``0086`` prefix.
+    """
+    if kind not in ELEMENT_KINDS:
+        raise BadRequest("Unknown identity element kind.", kind=kind)
+    if kind == "name":
+        result = value.strip()
+    else:
+        result = _SEPARATORS.sub("", unicodedata.normalize("NFKC", value)).upper()
+        if kind == "phone":
+            for prefix in ("+86", "0086"):
+                if result.startswith(prefix):
+                    result = result[len(prefix) :]
+                    break
+    if not result:
+        raise BadRequest("An identity element is empty.", kind=kind)
+    return result
+
+
+# --- people ---------------------------------------------------------------------------
+
+
+def create_person(session: Session, vault: Vault, tenant_id: str) -> Person:
+    """A new data subject with a fresh data key wrapped under the current master key."""
+    person_id = new_id()
+    wrapped = vault.new_data_key(person_id)
+    person = Person(
+        id=person_id,
+        tenant_id=tenant_id,
+        wrapped_dek=wrapped.ciphertext,
+        kek_id=wrapped.kek_id,
+        created_at=utcnow(),
+    )
+    session.add(person)
+    session.flush()
+    return person
+
+
+def get_person(session: Session, person_id: str, *, tenant_id: str | None = None) -> Person:
+    """The person, or :class:`NotFound` (also for another tenant's person)."""
+    person = session.get(Person, person_id)
+    if person is None or (tenant_id is not None and person.tenant_id != tenant_id):
+        raise NotFound("No such person.", person_id=person_id)
+    return person
+
+
+def add_identity_element(
+    session: Session,
+    vault: Vault,
+    person: Person,
+    kind: str,
+    value: str,
+    *,
+    at: datetime | None = None,
+) -> IdentityElement:
+    """Store a submitted element; the previous current element of that kind is superseded."""
+    if person.wrapped_dek is None:
+        raise DataErased()
+    canonical = canonical_value(kind, value)
+    when = at or utcnow()
+    session.execute(
+        update(IdentityElement)
+        .where(
+            IdentityElement.person_id == person.id,
+            IdentityElement.kind == kind,
+            IdentityElement.superseded_at.is_(None),
+        )
+        .values(superseded_at=when)
+        .execution_options(synchronize_session="fetch")
+    )
+    element_id = new_id()
+    element = IdentityElement(
+        id=element_id,
+        person_id=person.id,
+        kind=kind,
+        ciphertext=vault.encrypt(
+            person, canonical, table=ELEMENTS_TABLE, row_id=element_id, field=kind
+        ),
+        blind_index=vault.blind_index(kind, canonical) if kind in BLIND_INDEX_KINDS else None,
+        created_at=when,
+    )
+    session.add(element)
+    session.flush()
+    return element
+
+
+def current_elements(session: Session, person: Person) -> list[IdentityElement]:
+    """The person's elements not superseded by a newer submission, oldest first."""
+    return list(
+        session.scalars(
+            select(IdentityElement)
+            .where(IdentityElement.person_id == person.id, IdentityElement.superseded_at.is_(None))
+            .order_by(IdentityElement.created_at, IdentityElement.id)
+        )
+    )
+
+
+def read_element(vault: Vault, person: Person, element: IdentityElement) -> str:
+    """Decrypt one element; :class:`DataErased` once the person is shredded."""
+    if element.person_id != person.id:
+        raise BadRequest("The element does not belong to this person.")
+    return vault.decrypt(
+        person, element.ciphertext, table=ELEMENTS_TABLE, row_id=element.id, field=element.kind
+    )
+
+
+def read_identity(session: Session, vault: Vault, person: Person) -> dict[str, str]:
+    """The person's current elements, decrypted, by kind (for export, PIPL Art. 45)."""
+    if person.wrapped_dek is None:
+        raise DataErased()
+    return {e.kind: read_element(vault, person, e) for e in current_elements(session, person)}
+
+
+def find_people_by_element(
+    session: Session, vault: Vault, tenant_id: str, kind: str, value: str
+) -> list[Person]:
+    """Live (not erased) people of ``tenant_id`` whose current ``kind`` element is ``value``."""
+    if kind not in BLIND_INDEX_KINDS:
+        raise BadRequest("This kind of element cannot be looked up.", kind=kind)
+    index = vault.blind_index(kind, canonical_value(kind, value))
+    return list(
+        session.scalars(
+            select(Person)
+            .join(IdentityElement, IdentityElement.person_id == Person.id)
+            .where(
+                Person.tenant_id == tenant_id,
+                Person.shredded_at.is_(None),
+                IdentityElement.kind == kind,
+                IdentityElement.blind_index == index,
+                IdentityElement.superseded_at.is_(None),
+            )
+            .order_by(Person.created_at, Person.id)
+            .distinct()
+        )
+    )
+
+
+def find_person_by_id_number(
+    session: Session, vault: Vault, tenant_id: str, id_number: str
+) -> Person | None:
+    """The (oldest) live person of ``tenant_id`` holding ``id_number``, by blind index."""
+    people = find_people_by_element(session, vault, tenant_id, "id_number", id_number)
+    return people[0] if people else None
+
+
+# --- accounts -------------------------------------------------------------------------
+
+
+def create_account(
+    session: Session,
+    vault: Vault,
+    tenant_id: str,
+    phone: str,
+    *,
+    person: Person | None = None,
+    status: str = "active",
+) -> Account:
+    """An account whose login phone is encrypted under its holder's data key.
+
+    Without ``person`` a new person is created for the holder: every ciphertext
+    needs a data key, and the key belongs to the data subject so that erasing them
+    erases their accounts' phones as well.
+    """
+    holder = person if person is not None else create_person(session, vault, tenant_id)
+    if holder.tenant_id != tenant_id:
+        raise BadRequest("The person belongs to another tenant.")
+    canonical = canonical_value("phone", phone)
+    account_id = new_id()
+    account = Account(
+        id=account_id,
+        tenant_id=tenant_id,
+        person_id=holder.id,
+        phone_ciphertext=vault.encrypt(
+            holder, canonical, table=ACCOUNTS_TABLE, row_id=account_id, field=ACCOUNT_PHONE_FIELD
+        ),
+        phone_blind_index=vault.blind_index("phone", canonical),
+        status=status,
+        created_at=utcnow(),
+    )
+    session.add(account)
+    session.flush()
+    return account
+
+
+def get_account(session: Session, account_id: str, *, tenant_id: str | None = None) -> Account:
+    account = session.get(Account, account_id)
+    if account is None or (tenant_id is not None and account.tenant_id != tenant_id):
+        raise NotFound("No such account.", account_id=account_id)
+    return account
+
+
+def read_account_phone(session: Session, vault: Vault, account: Account) -> str:
+    """Decrypt the account's login phone; :class:`DataErased` after erasure."""
+    if account.phone_ciphertext is None or account.person_id is None:
+        raise DataErased()
+    holder = get_person(session, account.person_id)
+    return vault.decrypt(
+        holder,
+        account.phone_ciphertext,
+        table=ACCOUNTS_TABLE,
+        row_id=account.id,
+        field=ACCOUNT_PHONE_FIELD,
+    )
+
+
+def find_accounts_by_phone(
+    session: Session, vault: Vault, tenant_id: str, phone: str
+) -> list[Account]:
+    """Accounts of ``tenant_id`` whose login phone is ``phone``, oldest first."""
+    index = vault.blind_index("phone", canonical_value("phone", phone))
+    return list(
+        session.scalars(
+            select(Account)
+            .where(Account.tenant_id == tenant_id, Account.phone_blind_index == index)
+            .order_by(Account.created_at, Account.id)
+        )
+    )
+
+
+# --- erasure --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    person_id: str
+    elements_deleted: int
+    accounts_cleared: int
+    audit_seq: int
+
+
+def erase_person(
+    session: Session, vault: Vault, person: Person, *, actor: str, reason: str = "request"
+) -> ErasureReport:
+    """Erase a person (PIPL Art. 47): shred the data key, delete rows, audit it.
+
+    The element rows go, the accounts keep their ids and history (for the lender's
+    record-keeping duties) but lose the phone ciphertext and its blind index, and
+    every remaining ciphertext of the person is unreadable because the key is gone.
+    ``reason`` is a short code (``request``, ``retention``), not free text.
+    """
+    shred(person, vault=vault)
+    elements = cast(
+        "CursorResult[Any]",
+        session.execute(
+            delete(IdentityElement)
+            .where(IdentityElement.person_id == person.id)
+            .execution_options(synchronize_session="fetch"),
+        ),
+    )
+    accounts = cast(
+        "CursorResult[Any]",
+        session.execute(
+            update(Account)
+            .where(Account.person_id == person.id)
+            .values(phone_ciphertext=None, phone_blind_index=None, status=ERASED_STATUS)
+            .execution_options(synchronize_session="fetch"),
+        ),
+    )
+    session.flush()
+    session.expire(person, ["elements"])
+    entry = audit.append(
+        session,
+        actor,
+        "person.erased",
+        f"person:{person.id}",
+        {
+            "reason": reason,
+            "elements_deleted": elements.rowcount,
+            "accounts_cleared": accounts.rowcount,
+        },
+    )
+    return ErasureReport(
+        person_id=person.id,
+        elements_deleted=elements.rowcount,
+        accounts_cleared=accounts.rowcount,
+        audit_seq=entry.seq,
+    )
+
+
+__all__ = [
+    "ErasureReport",
+    "add_identity_element",
+    "canonical_value",
+    "create_account",
+    "create_person",
+    "current_elements",
+    "erase_person",
+    "find_accounts_by_phone",
+    "find_people_by_element",
+    "find_person_by_id_number",
+    "get_account",
+    "get_person",
+    "read_account_phone",
+    "read_element",
+    "read_identity",
+]

@@ -1,0 +1,72 @@
+"""Column types shared by the models and the migrations.
+
+Timestamps are the one type SQLite and PostgreSQL disagree on: PostgreSQL's
+``timestamptz`` hands back an aware datetime in the session's time zone, SQLite stores
+text and hands back a naive one. :class:`UtcDateTime` makes both behave the same way —
+always UTC, always aware — so audit hashes, consent times and retention rules compare
+equal whichever database produced them (PIPL Art. 51 asks for records that can be
+relied on; a timestamp that silently changes meaning between stores cannot).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import DateTime, Dialect
+from sqlalchemy.types import TypeDecorator
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC — the only clock the store accepts."""
+    return datetime.now(UTC)
+
+
+def new_id() -> str:
+    """A random UUID (RFC 9562 version 4) as its canonical 36-character string.
+
+    Identifiers are chosen in Python rather than by the database because the vault
+    binds every ciphertext to the id of the row that holds it, so the id must be
+    known before the first INSERT.
+    """
+    return str(uuid.uuid4())
+
+
+class NaiveDatetimeError(TypeError):
+    """A naive datetime reached the store; its time zone would be a guess."""
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every backend.
+
+    Binding refuses naive datetimes (raising :class:`NaiveDatetimeError`) instead of
+    guessing a zone. Aware values in any zone are converted to UTC. On SQLite the value
+    is stored as naive UTC text (which sorts correctly) and re-labelled UTC on the
+    way out; on PostgreSQL it is a ``timestamptz`` converted back to UTC on read.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UtcDateTime expects a datetime, got {type(value).__name__}")
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise NaiveDatetimeError("naive datetimes are refused; pass an aware UTC datetime")
+        utc: datetime = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return utc.replace(tzinfo=None)
+        return utc
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if not isinstance(value, datetime):
+            raise TypeError(f"UtcDateTime read a {type(value).__name__}, not a datetime")
+        read: datetime = value
+        if read.tzinfo is None:
+            return read.replace(tzinfo=UTC)
+        return read.astimezone(UTC)

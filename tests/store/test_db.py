@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select, text
+from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.orm import Session, sessionmaker
+
+from realname.store.db import (
+    DatabaseNotReady,
+    check_ready,
+    current_revision,
+    head_revision,
+    make_engine,
+    make_session_factory,
+    normalise_url,
+    upgrade,
+)
+from realname.store.models import Person, Tenant
+from realname.store.types import NaiveDatetimeError
+
+
+@pytest.mark.parametrize(
+    ("url", "driver"),
+    [
+        ("postgresql://u:p@db/x", "postgresql+psycopg"),
+        ("postgres://u:p@db/x", "postgresql+psycopg"),
+        ("postgresql+psycopg://u:p@db/x", "postgresql+psycopg"),
+        ("sqlite:///var/x.db", "sqlite"),
+    ],
+)
+def test_postgres_urls_use_psycopg(url: str, driver: str) -> None:
+    assert normalise_url(url).drivername == driver
+
+
+def test_make_engine_postgres_uses_psycopg_without_connecting() -> None:
+    engine = make_engine("postgresql://user:pw@127.0.0.1:1/none")
+    assert engine.dialect.name == "postgresql"
+    assert engine.dialect.driver == "psycopg"
+    engine.dispose()
+
+
+def test_sqlite_engine_creates_its_directory_and_sets_pragmas(tmp_path: Path) -> None:
+    path = tmp_path / "nested" / "dir" / "realname.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+            assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+        assert path.exists()
+    finally:
+        engine.dispose()
+
+
+def test_upgrade_current_revision_and_check_ready(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # No alembic.ini anywhere near the working directory: the config is built in code.
+    monkeypatch.chdir(tmp_path)
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    engine = make_engine(url)
+    try:
+        assert current_revision(engine) is None
+        with pytest.raises(DatabaseNotReady) as info:
+            check_ready(engine)
+        assert info.value.code == "DATABASE_NOT_READY"
+        assert info.value.http_status == 503
+        upgrade(url)
+        assert current_revision(engine) == head_revision() == "0001"
+        check_ready(engine)
+        upgrade(url)  # a second run is a no-op
+        check_ready(engine)
+    finally:
+        engine.dispose()
+
+
+def test_check_ready_fails_when_the_database_is_unreachable() -> None:
+    engine = make_engine(
+        "postgresql://nobody:secret@127.0.0.1:1/none", connect_args={"connect_timeout": 2}
+    )
+    try:
+        with pytest.raises(DatabaseNotReady) as info:
+            check_ready(engine)
+        assert "secret" not in info.value.message
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.storage
+def test_migrated_database_is_ready(engine: Engine) -> None:
+    check_ready(engine)
+    assert current_revision(engine) == head_revision()
+
+
+@pytest.mark.storage
+def test_timestamps_are_aware_utc_everywhere(session_factory: sessionmaker[Session]) -> None:
+    beijing = timezone(timedelta(hours=8))
+    local = datetime(2024, 5, 1, 20, 30, 15, 123456, tzinfo=beijing)
+    with session_factory.begin() as session:
+        session.add(Tenant(id="t-utc", name="UTC", created_at=local))
+    with session_factory() as session:
+        stored = session.scalars(select(Tenant.created_at).where(Tenant.id == "t-utc")).one()
+    assert stored.tzinfo is not None
+    assert stored.utcoffset() == timedelta(0)
+    assert stored == datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.storage
+def test_naive_datetimes_are_refused(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        session.add(Tenant(id="t-naive", name="naive", created_at=datetime(2024, 1, 1)))
+        with pytest.raises(StatementError) as info:
+            session.flush()
+        assert isinstance(info.value.orig, NaiveDatetimeError)
+
+
+@pytest.mark.storage
+def test_foreign_keys_are_enforced(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        session.add(Person(id="p-orphan", tenant_id="no-such-tenant"))
+        with pytest.raises(IntegrityError):
+            session.flush()
+
+
+@pytest.mark.storage
+def test_rollback_really_rolls_back(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        session.add(Tenant(id="t-rollback", name="gone"))
+        session.flush()
+        session.rollback()
+    with session_factory() as session:
+        assert session.get(Tenant, "t-rollback") is None
+
+
+@pytest.mark.storage
+def test_session_factory_keeps_objects_readable_after_commit(engine: Engine) -> None:
+    factory = make_session_factory(engine)
+    with factory.begin() as session:
+        tenant = Tenant(id="t-expire", name="kept")
+        session.add(tenant)
+    assert tenant.name == "kept"
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT name FROM tenants")).scalar() == "kept"
