@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from realname import __version__
+from realname.authorities.sandbox.cli import sandbox_app
 from realname.config import get_settings
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ tenants_app = typer.Typer(help="Tenants and their API keys.", no_args_is_help=Tr
 app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 err_console = Console(stderr=True)
