@@ -129,3 +129,43 @@ def test_running_vault_picks_up_a_rotated_keyring(var_dir: Path) -> None:
     wrapped = rotated.new_data_key("person-1")
     assert running.unwrap(wrapped) == rotated.unwrap(wrapped)
     assert running.keyring.current_id == rotated.keyring.current_id
+
+
+DATA = Path(__file__).resolve().parent / "data" / "scenarios"
+
+
+def test_diagnose_prints_json_and_exits_zero_when_all_pass(var_dir: Path) -> None:
+    result = runner.invoke(app, ["diagnose", str(DATA / "causes.yaml"), "--json"])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["failed"] == 0
+    assert payload["passed"] == len(payload["scenarios"]) > 10
+    first = payload["scenarios"][0]
+    assert set(first) >= {"id", "passed", "expected", "got"}
+    assert set(first["got"]) == {"level", "causes"}
+
+
+def test_diagnose_exits_non_zero_when_an_expectation_is_not_met(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    text = (DATA / "causes.yaml").read_text(encoding="utf-8")
+    wrong = text.replace("expect: {level: L0, causes: [NAME_INVALID]}", "expect: {level: L2}", 1)
+    fixture = tmp_path / "wrong.yaml"
+    fixture.write_text(wrong, encoding="utf-8")
+    result = runner.invoke(app, ["diagnose", str(fixture)])
+    assert result.exit_code == 1
+    assert "FAIL" in result.stdout
+
+
+def test_diagnose_rejects_a_malformed_fixture_naming_the_field(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    fixture = tmp_path / "bad.yaml"
+    fixture.write_text(
+        "scenarios:\n  - id: x\n    submit: {name: 王明, colour: red}\n"
+        "    product_level: L2\n    expect: {level: L0}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(app, ["diagnose", str(fixture)])
+    assert result.exit_code == 2
+    assert "colour" in result.output

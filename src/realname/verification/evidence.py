@@ -85,9 +85,13 @@ class Submission:
 
 @dataclass(frozen=True)
 class PriorVerification:
-    """This account was verified before: with which phone, when, to what level."""
+    """This account was verified before: when, to what level, and on which phone.
 
-    phone: str
+    ``same_phone`` says whether the phone bound then is the phone submitted now
+    (compared by blind index, so no plaintext phone needs to be kept for it).
+    """
+
+    same_phone: bool
     verified_on: date
     level: Level
 

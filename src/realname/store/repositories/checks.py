@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -91,6 +92,9 @@ def record_result(
     level_reached: str,
     level_needed: str,
     causes: Sequence[CauseRecord] = (),
+    bound_phone_index: str | None = None,
+    product: str | None = None,
+    verified_at: datetime | None = None,
 ) -> VerificationResult:
     """Store a result and its causes, keeping their order (most specific first)."""
     for cause in causes:
@@ -101,6 +105,9 @@ def record_result(
         account_id=account_id,
         level_reached=level_reached,
         level_needed=level_needed,
+        bound_phone_index=bound_phone_index,
+        product=product,
+        verified_at=verified_at,
         created_at=utcnow(),
     )
     result.causes = [

@@ -193,7 +193,7 @@ def create_account(
     session: Session,
     vault: Vault,
     tenant_id: str,
-    phone: str,
+    phone: str | None,
     *,
     person: Person | None = None,
     status: str = "active",
@@ -207,16 +207,18 @@ def create_account(
     holder = person if person is not None else create_person(session, vault, tenant_id)
     if holder.tenant_id != tenant_id:
         raise BadRequest("The person belongs to another tenant.")
-    canonical = canonical_value("phone", phone)
     account_id = new_id()
+    canonical = canonical_value("phone", phone) if phone is not None else None
     account = Account(
         id=account_id,
         tenant_id=tenant_id,
         person_id=holder.id,
         phone_ciphertext=vault.encrypt(
             holder, canonical, table=ACCOUNTS_TABLE, row_id=account_id, field=ACCOUNT_PHONE_FIELD
-        ),
-        phone_blind_index=vault.blind_index("phone", canonical),
+        )
+        if canonical is not None
+        else None,
+        phone_blind_index=vault.blind_index("phone", canonical) if canonical is not None else None,
         status=status,
         created_at=utcnow(),
     )

@@ -1,0 +1,210 @@
+"""The verification service: intake, history, evidence, diagnosis, and what is stored.
+
+This is the I/O shell around the pure core (:mod:`.intake`, :mod:`.planner`,
+:mod:`.diagnosis`): it reads the platform's history of the account and the identity
+from the store, asks the authorities through the orchestrator, and writes back the
+encrypted elements, every check (with its cost in fen), the result with its causes,
+and an audit entry — all in the caller's transaction, so nothing is stored half-way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from realname.authorities.protocol import Provider
+from realname.privacy.vault import Vault
+from realname.store.models import Account, Person, VerificationResult
+from realname.store.repositories import audit
+from realname.store.repositories.checks import CauseRecord, record_check, record_result
+from realname.store.repositories.people import add_identity_element, find_people_by_element
+from realname.verification.diagnosis import Diagnosis, accepted_name, diagnose
+from realname.verification.evidence import (
+    Evidence,
+    History,
+    OtherAccount,
+    Possession,
+    PriorVerification,
+    Submission,
+)
+from realname.verification.intake import RawSubmission, prepare
+from realname.verification.levels import Level
+from realname.verification.orchestrator import CheckRecord, gather_evidence
+from realname.verification.policy import ProductPolicy
+
+#: Account status while a re-issued number locks sensitive actions (DESIGN §4).
+LOCKED_RECYCLED = "locked_recycled"
+
+
+@dataclass(frozen=True)
+class VerificationOutcome:
+    diagnosis: Diagnosis
+    records: tuple[CheckRecord, ...]
+    result_id: str
+
+    @property
+    def cost_fen(self) -> int:
+        return sum(record.cost_fen for record in self.records)
+
+    @property
+    def rounds(self) -> int:
+        return max((record.round for record in self.records), default=0)
+
+
+def _best_level(results: list[VerificationResult]) -> Level:
+    return max((Level.parse(r.level_reached) for r in results), default=Level.L0)
+
+
+def load_history(
+    session: Session, vault: Vault, account: Account, submission: Submission
+) -> History:
+    """What the platform already knows: this account's past, and the identity's."""
+    results = list(
+        session.scalars(
+            select(VerificationResult)
+            .where(VerificationResult.account_id == account.id)
+            .order_by(VerificationResult.created_at.desc(), VerificationResult.id.desc())
+        )
+    )
+    prior = None
+    phone_index = vault.blind_index("phone", submission.phone) if submission.phone else None
+    for result in results:
+        if Level.parse(result.level_reached) >= Level.L2 and result.bound_phone_index:
+            verified_at = result.verified_at or result.created_at
+            prior = PriorVerification(
+                same_phone=result.bound_phone_index == phone_index,
+                verified_on=verified_at.date(),
+                level=Level.parse(result.level_reached),
+            )
+            break
+    others: list[OtherAccount] = []
+    if submission.id_number is not None:
+        people = [
+            person
+            for person in find_people_by_element(
+                session, vault, account.tenant_id, "id_number", submission.id_number
+            )
+            if person.id != account.person_id
+        ]
+        if people:
+            accounts = session.scalars(
+                select(Account).where(
+                    Account.person_id.in_([person.id for person in people]),
+                    Account.id != account.id,
+                )
+            )
+            for other in accounts:
+                other_results = list(
+                    session.scalars(
+                        select(VerificationResult).where(VerificationResult.account_id == other.id)
+                    )
+                )
+                level = _best_level(other_results)
+                if level >= Level.L1:
+                    others.append(OtherAccount(account_id=other.id, level=level))
+    return History(prior=prior, others=tuple(others))
+
+
+def _store_elements(
+    session: Session, vault: Vault, person: Person, submission: Submission, name: str | None
+) -> None:
+    values = {
+        "name": name or submission.name,
+        "id_number": submission.id_number,
+        "phone": submission.phone,
+        "bank_card": submission.bank_card,
+    }
+    for kind, value in values.items():
+        if value is not None:
+            add_identity_element(session, vault, person, kind, value)
+
+
+def _record_checks(session: Session, account: Account, records: list[CheckRecord]) -> None:
+    for record in records:
+        answer = record.answer
+        unavailable = record.unavailable
+        raw_code = answer.code if answer is not None else None
+        request_id = answer.request_id if answer is not None else None
+        if unavailable is not None:
+            raw_code, request_id = unavailable.raw_code, unavailable.request_id
+        record_check(
+            session,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            check_kind=record.check.value,
+            provider=answer.provider if answer is not None else "unavailable",
+            outcome=record.outcome,
+            raw_code=raw_code,
+            raw_message=answer.message if answer is not None else None,
+            provider_request_id=request_id,
+            billable=answer.billable if answer is not None else False,
+            cost_fen=answer.cost_fen if answer is not None else 0,
+            latency_ms=answer.latency_ms if answer is not None else 0,
+        )
+
+
+async def verify(
+    session: Session,
+    vault: Vault,
+    provider: Provider,
+    account: Account,
+    raw: RawSubmission,
+    *,
+    policy: ProductPolicy,
+    possession: Possession,
+    now: datetime,
+) -> VerificationOutcome:
+    """Verify what the user submitted for ``account`` against ``policy``; store it all."""
+    today = now.date()
+    submission, local_errors = prepare(raw, today)
+    history = load_history(session, vault, account, submission)
+    evidence = Evidence(
+        policy=policy,
+        today=today,
+        submission=submission,
+        local_errors=local_errors,
+        history=history,
+        possession=possession,
+    )
+    evidence, records = await gather_evidence(evidence, provider)
+    diagnosis = diagnose(evidence, now=now)
+
+    person = session.get(Person, account.person_id) if account.person_id else None
+    if person is not None:
+        _store_elements(session, vault, person, submission, accepted_name(evidence))
+    _record_checks(session, account, records)
+    bound = diagnosis.level >= Level.L2 and submission.phone is not None
+    result = record_result(
+        session,
+        account_id=account.id,
+        level_reached=str(diagnosis.level),
+        level_needed=str(diagnosis.needed),
+        causes=[
+            CauseRecord(code=c.code.value, severity=c.severity.value, details=c.params)
+            for c in diagnosis.causes
+        ],
+        bound_phone_index=vault.blind_index("phone", submission.phone)
+        if bound and submission.phone
+        else None,
+        product=policy.name,
+        verified_at=now if diagnosis.level >= Level.L1 else None,
+    )
+    if "PHONE_RECYCLED" in diagnosis.codes:
+        account.status = LOCKED_RECYCLED
+    audit.append(
+        session,
+        "system:verification",
+        "verification.completed",
+        f"account:{account.id}",
+        {
+            "result_id": result.id,
+            "level": str(diagnosis.level),
+            "needed": str(diagnosis.needed),
+            "causes": diagnosis.codes,
+            "cost_fen": sum(record.cost_fen for record in records),
+        },
+    )
+    return VerificationOutcome(diagnosis=diagnosis, records=tuple(records), result_id=result.id)
