@@ -37,6 +37,9 @@ class UnavailableReason(StrEnum):
     RATE_LIMITED = "rate_limited"
     #: The per-person daily limit was reached (认证次数超过当日限制，请次日重试).
     DAILY_LIMIT = "daily_limit"
+    #: The platform did not ask: the check's circuit breaker is open after repeated
+    #: failures (:mod:`realname.authorities.resilience`).
+    CIRCUIT_OPEN = "circuit_open"
 
 
 class ProviderUnavailable(RealnameError):
