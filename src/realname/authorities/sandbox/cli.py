@@ -120,3 +120,85 @@ def worlds(db: DbOption = None) -> None:
     """List the worlds in the sandbox file."""
     with SandboxStore(db or default_db_path()) as store:
         console.print(_worlds_table(store))
+
+
+@sandbox_app.command("serve")
+def serve(
+    secret_id: Annotated[
+        str,
+        typer.Option(
+            "--secret-id", envvar="REALNAME_SANDBOX_SECRET_ID", help="SecretId clients sign with."
+        ),
+    ],
+    secret_key: Annotated[
+        str,
+        typer.Option(
+            "--secret-key",
+            envvar="REALNAME_SANDBOX_SECRET_KEY",
+            help="SecretKey clients sign with (also the Bearer token of /_sandbox/).",
+        ),
+    ],
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8900,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = "127.0.0.1",
+    fixtures: Annotated[
+        Path | None,
+        typer.Option("--fixtures", help="Serve every scenario of this fixture file (DESIGN §5)."),
+    ] = None,
+    db: DbOption = None,
+    world: Annotated[
+        str | None,
+        typer.Option(
+            help="World to answer from by default (with --fixtures: a scenario id; "
+            "otherwise a world of the sandbox file, default 'generated')."
+        ),
+    ] = None,
+    realistic: Annotated[
+        bool, typer.Option("--realistic", help="Answer with the real services' latencies.")
+    ] = False,
+    hang_seconds: Annotated[
+        float, typer.Option("--hang-seconds", min=0, help="How long a timeout fault hangs.")
+    ] = 30.0,
+) -> None:
+    """Serve the sandbox over HTTP as Tencent Cloud API 3.0 (FaceID 2018-03-01).
+
+    Point the Tencent adapter at it with REALNAME_TENCENT_ENDPOINT=http://HOST:PORT and
+    the same SecretId/SecretKey. Requests pick a world with the X-Sandbox-World header.
+    """
+    import ipaddress
+
+    import uvicorn
+
+    from realname.authorities.errors import SandboxWorldMissing
+    from realname.authorities.sandbox.config import SandboxConfig
+    from realname.authorities.sandbox.http import SandboxWorlds, create_app
+
+    config = SandboxConfig.realistic() if realistic else SandboxConfig()
+    try:
+        if fixtures is not None:
+            worlds = SandboxWorlds.from_fixture(
+                load_fixture_file(fixtures), config=config, default=world
+            )
+        else:
+            store = SandboxStore(db or default_db_path())
+            worlds = SandboxWorlds.from_store(store, world or "generated", config=config)
+    except FixtureError as error:
+        err_console.print(f"[red]{error.diagnostics()}[/red]")
+        raise typer.Exit(code=2) from None
+    except (SandboxWorldMissing, KeyError):
+        err_console.print(f"[red]no world {world or 'generated'!r} to serve[/red]")
+        raise typer.Exit(code=2) from None
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = host == "localhost"
+    if not loopback:
+        err_console.print(
+            "[yellow]warning: the sandbox answers from synthetic data and its control API "
+            "is guarded only by the secret key; keep it off shared networks.[/yellow]"
+        )
+    app = create_app(worlds, secrets={secret_id: secret_key}, hang_seconds=hang_seconds)
+    console.print(
+        f"serving {len(worlds)} world(s) (default {worlds.default!r}) as Tencent Cloud "
+        f"FaceID on http://{host}:{port}"
+    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=1)
