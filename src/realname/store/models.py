@@ -316,3 +316,168 @@ __all__ = [
     "VerificationCheck",
     "VerificationResult",
 ]
+
+
+# --- accounts: one-time codes, sessions, proven phones, attempt limits, links ---------
+# (realname.accounts; migration 0003)
+
+#: What a one-time code proves (realname.accounts.otp.Purpose).
+OTP_PURPOSES = ("signup", "login", "phone_change", "link_account", "possession")
+#: Lifecycle of a one-time code; "expired" is not stored, it follows from ``expires_at``.
+OTP_STATUSES = ("pending", "verified", "consumed", "locked", "superseded", "undeliverable")
+#: What an attempt limit is keyed on (realname.accounts.limits).
+ATTEMPT_KEY_KINDS = ("id_number", "phone", "device", "ip")
+ATTEMPT_OUTCOMES = ("failure", "success")
+
+
+class OtpChallenge(Base):
+    """One SMS one-time code sent to a phone, for one purpose.
+
+    The code itself is never stored: ``code_mac`` is HMAC-SHA256 under a key derived
+    from the vault's blind-index key, over the challenge id and the code, so a copy
+    of the database cannot be brute-forced without that key. The phone is kept only
+    as its blind index: a challenge has no data subject whose key could encrypt it.
+    """
+
+    __tablename__ = "otp_challenges"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", OTP_PURPOSES), name="purpose"),
+        CheckConstraint(_in("status", OTP_STATUSES), name="status"),
+        CheckConstraint("attempts >= 0", name="attempts_non_negative"),
+        Index(
+            "ix_otp_challenges_tenant_phone_created", "tenant_id", "phone_blind_index", "created_at"
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    #: The account that asked (link, possession, phone change); none for sign-in.
+    account_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True, default=None
+    )
+    purpose: Mapped[str] = mapped_column(String(16))
+    phone_blind_index: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    code_mac: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The gateway's status (SMPP ``DELIVRD``/``UNDELIV``) and message id.
+    delivery_status: Mapped[str | None] = mapped_column(String(16), default=None)
+    gateway_message_id: Mapped[str | None] = mapped_column(String(128), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    verified_at: Mapped[datetime | None] = mapped_column(default=None)
+    consumed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class AccountSession(Base):
+    """A signed-in session of an account; only the SHA-256 of its 256-bit token is kept."""
+
+    __tablename__ = "account_sessions"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class PhoneProof(Base):
+    """The holder of an account proved, by a one-time code, that they hold a phone.
+
+    The verification engine reads "possession proven" (DESIGN §3, L0 and L2) from
+    these rows; the phone is named by its blind index only.
+    """
+
+    __tablename__ = "phone_proofs"
+    __table_args__ = (
+        CheckConstraint(_in("purpose", OTP_PURPOSES), name="purpose"),
+        Index("ix_phone_proofs_account_phone", "account_id", "phone_blind_index"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    phone_blind_index: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    purpose: Mapped[str] = mapped_column(String(16))
+    challenge_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("otp_challenges.id", ondelete="SET NULL"),
+        index=True,
+        default=None,
+    )
+    proven_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class AttemptEvent(Base):
+    """One failed or successful attempt, counted by the sliding-window attempt limits.
+
+    ``key_hash`` is a blind index (ID number, phone) or an HMAC (device id, IP
+    address), never the value itself. Rows older than the longest window are pruned.
+    """
+
+    __tablename__ = "attempt_events"
+    __table_args__ = (
+        CheckConstraint(_in("key_kind", ATTEMPT_KEY_KINDS), name="key_kind"),
+        CheckConstraint(_in("outcome", ATTEMPT_OUTCOMES), name="outcome"),
+        Index(
+            "ix_attempt_events_key",
+            "tenant_id",
+            "key_kind",
+            "key_hash",
+            "outcome",
+            "at",
+        ),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    key_kind: Mapped[str] = mapped_column(String(16))
+    key_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    outcome: Mapped[str] = mapped_column(String(8))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class AccountLink(Base):
+    """Two accounts of one person, linked after the user proved control of both.
+
+    Stored in both directions, so ``account_id`` alone finds every link.
+    """
+
+    __tablename__ = "account_links"
+    __table_args__ = (CheckConstraint("account_id <> linked_account_id", name="not_self"),)
+
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    linked_account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("accounts.id", ondelete="CASCADE"),
+        primary_key=True,
+        index=True,
+    )
+    challenge_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("otp_challenges.id", ondelete="SET NULL"), default=None
+    )
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ += [
+    "ATTEMPT_KEY_KINDS",
+    "ATTEMPT_OUTCOMES",
+    "OTP_PURPOSES",
+    "OTP_STATUSES",
+    "AccountLink",
+    "AccountSession",
+    "AttemptEvent",
+    "OtpChallenge",
+    "PhoneProof",
+]
