@@ -245,9 +245,12 @@ def diagnose(
         raise typer.Exit(code=1)
 
 
-def _face_support() -> FaceSupport | None:
-    """The local face engine for face scenarios, when it is installed."""
-    return None
+def _face_support() -> FaceSupport:
+    """The local face engine (dlib's models, shipped in a package) for face scenarios."""
+    from realname.authorities.face import LocalFaceEngine, face_capture
+    from realname.verification.scenarios import FaceSupport
+
+    return FaceSupport(engine=LocalFaceEngine(), capture=face_capture)
 
 
 @tenants_app.command("create")

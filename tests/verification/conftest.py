@@ -5,12 +5,14 @@ from pathlib import Path
 
 import pytest
 
-from realname.verification.scenarios import ScenarioRunner
+from realname.authorities.face import LocalFaceEngine, face_capture
+from realname.verification.scenarios import FaceSupport, ScenarioRunner
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
 
 
 @pytest.fixture(scope="session")
 def runner() -> Iterator[ScenarioRunner]:
-    with ScenarioRunner() as scenario_runner:
+    face = FaceSupport(engine=LocalFaceEngine(), capture=face_capture)
+    with ScenarioRunner(face=face) as scenario_runner:
         yield scenario_runner

@@ -30,8 +30,6 @@ CASES = _scenarios()
     ("fixture", "scenario"), CASES, ids=[scenario.id for _, scenario in CASES]
 )
 def test_scenario(runner: ScenarioRunner, fixture: FixtureFile, scenario: Scenario) -> None:
-    if scenario.submit.face is not None and runner.face is None:
-        pytest.skip("face scenarios need the local face engine")
     result = runner.run(fixture, scenario)
     assert result.error is None
     assert (result.got_level, sorted(result.got_causes)) == (

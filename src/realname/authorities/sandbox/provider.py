@@ -464,7 +464,14 @@ class SandboxProvider:
         else:
             row = self.store.phone(self.world_id, phone)
             owner = None
-            asked = carrier.value if carrier is not None else phones.get_carrier(phone)
+            if carrier is not None:
+                asked = carrier.value
+            elif row is not None:
+                # Routed by number block: the block's carrier is the one a ported
+                # number left (fixtures check ``carrier``/``ported_from`` against it).
+                asked = row.ported_from or row.carrier
+            else:
+                asked = phones.get_carrier(phone)
             if row is not None and row.carrier == asked and row.status not in _GONE:
                 owner = self._citizen(row.owner_id)
             if owner is None:
