@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from realname import __version__
 from realname.api import problems
 from realname.api.context import AppContext
-from realname.api.routers import health, identity, tenants
+from realname.api.routers import health, identity, tenants, users
 from realname.config import Settings, get_settings
 from realname.logs import request_id_var
 
@@ -64,6 +64,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(health.router)
     app.include_router(tenants.router)
     app.include_router(identity.router)
+    app.include_router(users.router)
     return app
 
 

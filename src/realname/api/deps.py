@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from realname.accounts.errors import RecordedRefusal
 from realname.api.context import AppContext
 from realname.errors import Forbidden, Unauthorized
 from realname.privacy.vault import Vault
@@ -23,17 +24,28 @@ ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
 def get_session(context: ContextDep) -> Iterator[Session]:
-    """One session per request, committed when the handler returns without error."""
+    """One session per request, committed when the handler returns without error.
+
+    A :class:`~realname.accounts.errors.RecordedRefusal` (a wrong SMS code, an
+    undeliverable message) is committed too: the refusal itself is state — the
+    attempt counter that locks a code after five wrong answers.
+    """
     with context.session_factory() as session:
         try:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
+        except BaseException as error:
+            if isinstance(error, RecordedRefusal):
+                session.commit()
+            else:
+                session.rollback()
             raise
+        else:
+            session.commit()
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# "function" scope: commit before the response is sent, so a client that gets
+# 200 and asks again sees what it wrote.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_vault(context: ContextDep) -> Vault:

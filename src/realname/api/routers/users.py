@@ -1,0 +1,199 @@
+"""v1 users: sign in by phone + SMS code, consent, submit identity, read the status."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from realname.accounts import service as accounts
+from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.errors import BadRequest
+from realname.verification import users
+
+router = APIRouter(prefix="/v1/users", tags=["users"])
+Write = Depends(require_scope("users:write"))
+Read = Depends(require_scope("users:read"))
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SignInIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"phone": "13912345678"}]}
+    )
+    phone: str = Field(max_length=32)
+
+
+class ChallengeOut(BaseModel):
+    challenge_id: str
+    expires_at: datetime
+    resend_at: datetime
+
+
+class SignInVerifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(max_length=32)
+    challenge_id: str = Field(max_length=64)
+    code: str = Field(max_length=16)
+
+
+class SignedInOut(BaseModel):
+    user_id: str
+    created: bool
+    session_token: str
+    session_expires_at: datetime
+
+
+ConsentKind = Literal["id", "phone", "bank_card", "face"]
+
+
+class ConsentsIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"kinds": ["id", "phone"]}]}
+    )
+    kinds: list[ConsentKind] = Field(min_length=1, max_length=4)
+
+
+class ConsentsOut(BaseModel):
+    active: list[str]
+
+
+class IdentityIn(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "product": "credit_small",
+                    "name": "王小明",
+                    "id_number": "110105199003071239",
+                    "phone": "13912345678",
+                }
+            ]
+        },
+    )
+    product: str = Field(default="default", max_length=64)
+    name: str = Field(max_length=64)
+    id_number: str = Field(max_length=32)
+    phone: str | None = Field(default=None, max_length=32)
+    bank_card: str | None = Field(default=None, max_length=40)
+
+
+class RemedyOut(BaseModel):
+    id: str
+    kind: str
+    label: str
+    text: str
+
+
+class CauseOut(BaseModel):
+    code: str
+    severity: str
+    title: str
+    message: str
+    remedies: list[RemedyOut]
+    details: dict[str, Any]
+
+
+class StatusOut(BaseModel):
+    user_id: str
+    level: str
+    needed: str
+    verified: bool
+    account_status: str
+    causes: list[CauseOut]
+    verified_at: datetime | None
+
+
+def _status_out(view: users.StatusView) -> StatusOut:
+    return StatusOut.model_validate(view, from_attributes=True)
+
+
+@router.post("/sign-in", response_model=ChallengeOut, dependencies=[Write])
+async def start_sign_in(
+    body: SignInIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> ChallengeOut:
+    """Send a 6-digit SMS code; the answer is the same whether or not the phone has an account."""
+    started = await accounts.start_signup_or_login(
+        session, context.vault, context.sms, str(principal.tenant_id), body.phone, now=_now()
+    )
+    return ChallengeOut.model_validate(started, from_attributes=True)
+
+
+@router.post("/sign-in/verify", response_model=SignedInOut, dependencies=[Write])
+def verify_sign_in(
+    body: SignInVerifyIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> SignedInOut:
+    """Answer the code: the account (created on first sign-in) and a session token."""
+    signed = accounts.complete(
+        session,
+        context.vault,
+        tenant_id=str(principal.tenant_id),
+        phone=body.phone,
+        challenge_id=body.challenge_id,
+        code=body.code,
+        now=_now(),
+    )
+    return SignedInOut(
+        user_id=signed.account.id,
+        created=signed.created,
+        session_token=signed.session_token,
+        session_expires_at=signed.session_expires_at,
+    )
+
+
+@router.post("/{user_id}/consents", response_model=ConsentsOut, dependencies=[Write])
+def give_consents(
+    user_id: str, body: ConsentsIn, session: SessionDep, principal: PrincipalDep
+) -> ConsentsOut:
+    """Record the user's separate consent per data kind (PIPL Art. 29), with its purpose."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    active = users.give_consents(session, account, list(body.kinds), _now())
+    return ConsentsOut(active=sorted(active))
+
+
+@router.post("/{user_id}/verifications", response_model=StatusOut, dependencies=[Write])
+async def submit_identity(
+    user_id: str,
+    body: IdentityIn,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+) -> StatusOut:
+    """Verify name, ID number and, as the product needs, phone or bank card; say why not."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    try:
+        policy = context.policies.product(body.product)
+    except KeyError:
+        raise BadRequest("Unknown product.", field="product") from None
+    await users.submit(
+        session,
+        context.vault,
+        context.provider,
+        account,
+        name=body.name,
+        id_number=body.id_number,
+        phone=body.phone,
+        bank_card=body.bank_card,
+        policy=policy,
+        now=_now(),
+    )
+    return _status_out(users.status(session, account, lang))
+
+
+@router.get("/{user_id}/status", response_model=StatusOut, dependencies=[Read])
+def get_status(
+    user_id: str,
+    session: SessionDep,
+    principal: PrincipalDep,
+    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+) -> StatusOut:
+    """The level reached and needed, and every cause in plain words with its remedies."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    return _status_out(users.status(session, account, lang))

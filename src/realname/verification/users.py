@@ -1,0 +1,145 @@
+"""What the v1 users API does, as functions over a session (routers stay thin).
+
+Submitting identity elements reads the user's recorded consents (PIPL Art. 29:
+sensitive personal information only with separate consent) and whether they proved
+holding the submitted phone, runs :func:`realname.verification.service.verify`, and
+returns the explained status. The status is always built from what is stored, so
+``GET /status`` and the answer to a submission say the same thing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from realname.accounts.possession import possession_proven
+from realname.authorities.protocol import Provider
+from realname.errors import NotFound
+from realname.privacy.vault import Vault
+from realname.store.models import Account
+from realname.store.repositories.checks import latest_result
+from realname.store.repositories.consents import active_consents, grant_consent
+from realname.store.repositories.people import get_account
+from realname.verification.catalogue import Language, get_catalogue
+from realname.verification.causes import Cause, CauseCode, Severity
+from realname.verification.evidence import CONSENT_KINDS, Possession
+from realname.verification.intake import RawSubmission
+from realname.verification.levels import Level
+from realname.verification.policy import ProductPolicy
+from realname.verification.service import LOCKED_RECYCLED, VerificationOutcome, verify
+
+#: What each consent is for, in the words recorded with it (PIPL Art. 17, 29).
+CONSENT_PURPOSES = {
+    "id": "核验姓名与身份证号是否一致（实名认证） / verify name and ID number",
+    "phone": "向运营商核验手机号实名信息 / verify the phone's real-name registration",
+    "bank_card": "向发卡行核验银行卡四要素 / verify the bank card with its issuer",
+    "face": "人脸活体检测及与公安登记照片比对 / face liveness and comparison",
+}
+
+
+@dataclass(frozen=True)
+class StatusView:
+    user_id: str
+    level: str
+    needed: str
+    verified: bool
+    account_status: str
+    causes: list[dict[str, Any]]
+    verified_at: datetime | None
+
+
+def user_account(session: Session, tenant_id: str, user_id: str) -> Account:
+    """The tenant's account ``user_id``; another tenant's id is simply not found."""
+    return get_account(session, user_id, tenant_id=tenant_id)
+
+
+def consents_of(session: Session, account: Account, now: datetime) -> frozenset[str]:
+    return frozenset(
+        kind
+        for kind in CONSENT_KINDS
+        if active_consents(session, kind=kind, account_id=account.id, at=now)
+    )
+
+
+def give_consents(
+    session: Session, account: Account, kinds: list[str], now: datetime
+) -> frozenset[str]:
+    held = consents_of(session, account, now)
+    for kind in kinds:
+        if kind not in held:
+            grant_consent(
+                session, kind=kind, purpose=CONSENT_PURPOSES[kind], account_id=account.id, at=now
+            )
+    return consents_of(session, account, now)
+
+
+async def submit(
+    session: Session,
+    vault: Vault,
+    provider: Provider,
+    account: Account,
+    *,
+    name: str | None,
+    id_number: str | None,
+    phone: str | None,
+    bank_card: str | None,
+    policy: ProductPolicy,
+    now: datetime,
+) -> VerificationOutcome:
+    """Verify the submitted elements for ``account`` under ``policy``."""
+    from realname.identity import phone as phones
+
+    possession = Possession.NOT_ASKED
+    if phone is not None and phones.is_valid(phone):
+        proven = possession_proven(session, vault, account.id, phones.validate(phone))
+        possession = Possession.PROVEN if proven else Possession.PENDING
+    raw = RawSubmission(
+        name=name,
+        id_number=id_number,
+        phone=phone,
+        bank_card=bank_card,
+        consent=consents_of(session, account, now),
+    )
+    return await verify(
+        session, vault, provider, account, raw, policy=policy, possession=possession, now=now
+    )
+
+
+def status(session: Session, account: Account, language: Language) -> StatusView:
+    """The latest result of ``account``, each cause explained with its remedies."""
+    result = latest_result(session, account.id)
+    if result is None:
+        raise NotFound("This user has not submitted identity elements yet.")
+    catalogue = get_catalogue()
+    causes = []
+    for stored in result.causes:
+        cause = Cause(
+            code=CauseCode(stored.code), severity=Severity(stored.severity), params=stored.details
+        )
+        explanation = catalogue.explain(cause, language)
+        causes.append(
+            {
+                "code": cause.code.value,
+                "severity": cause.severity.value,
+                "title": explanation.title,
+                "message": explanation.message,
+                "remedies": [
+                    {"id": r.id, "kind": r.kind, "label": r.label, "text": r.text}
+                    for r in explanation.remedies
+                ],
+                "details": dict(cause.params),
+            }
+        )
+    level, needed = Level.parse(result.level_reached), Level.parse(result.level_needed)
+    return StatusView(
+        user_id=account.id,
+        level=str(level),
+        needed=str(needed),
+        verified=level >= needed and account.status != LOCKED_RECYCLED,
+        account_status=account.status,
+        causes=causes,
+        verified_at=result.verified_at,
+    )

@@ -1,0 +1,173 @@
+"""The v1 users API end to end: SMS sign-in, consent, identity submission, status."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from realname.api.app import create_app
+from realname.api.context import AppContext
+from realname.authorities.sandbox import SandboxProvider, load_fixture_file
+from realname.authorities.sandbox.sms import SandboxSmsGateway
+from realname.config import Settings
+from tests.api.test_app import _issue_key
+
+FIXTURE = load_fixture_file(
+    Path(__file__).resolve().parents[1] / "data" / "scenarios" / "public.yaml"
+)
+
+
+class World:
+    def __init__(self, client: TestClient, gateway: SandboxSmsGateway, key: str) -> None:
+        self.client = client
+        self.gateway = gateway
+        self.headers = {"Authorization": f"Bearer {key}"}
+
+    def sign_in(self, phone: str) -> str:
+        started = self.client.post("/v1/users/sign-in", json={"phone": phone}, headers=self.headers)
+        assert started.status_code == 200, started.text
+        text = self.gateway.messages_to(phone)[-1].text
+        code = re.search(r"\d{6}", text)
+        assert code is not None
+        done = self.client.post(
+            "/v1/users/sign-in/verify",
+            json={"phone": phone, "challenge_id": started.json()["challenge_id"], "code": code[0]},
+            headers=self.headers,
+        )
+        assert done.status_code == 200, done.text
+        user_id: str = done.json()["user_id"]
+        return user_id
+
+    def consent(self, user_id: str, kinds: list[str]) -> None:
+        response = self.client.post(
+            f"/v1/users/{user_id}/consents", json={"kinds": kinds}, headers=self.headers
+        )
+        assert response.status_code == 200, response.text
+
+
+@pytest.fixture
+def world(request: pytest.FixtureRequest, settings: Settings) -> Iterator[World]:
+    scenario = FIXTURE.scenario(request.param)
+    provider = SandboxProvider.for_scenario(scenario, today=FIXTURE.today_for(scenario))
+    gateway = SandboxSmsGateway(provider.store, provider.world_id)
+    context = AppContext.from_settings(settings, provider=provider, sms=gateway)
+    key = _issue_key(settings, ["users:write", "users:read"])
+    with TestClient(create_app(settings, context), raise_server_exceptions=False) as client:
+        yield World(client, gateway, key)
+    context.engine.dispose()
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_a_borrower_reaches_l2_through_the_api(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    response = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["level"], body["needed"], body["verified"]) == ("L2", "L2", True)
+    assert body["causes"] == []
+    status = world.client.get(f"/v1/users/{user}/status", headers=world.headers).json()
+    assert status["level"] == "L2"
+    assert "王小明" not in response.text
+    assert "110105199003071239" not in response.text
+
+
+@pytest.mark.parametrize("world", ["phone-of-a-parent"], indirect=True)
+def test_the_status_explains_a_parents_phone_with_remedies(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone", "bank_card"])
+    response = world.client.post(
+        f"/v1/users/{user}/verifications?lang=en",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    )
+    body = response.json()
+    assert body["level"] == "L1"
+    [cause] = body["causes"]
+    assert cause["code"] == "PHONE_OWNED_BY_OTHER"
+    assert cause["severity"] == "blocking"
+    assert "someone else" in cause["message"]
+    assert [r["id"] for r in cause["remedies"]][:2] == ["use_bank_card", "change_phone"]
+    zh = world.client.get(f"/v1/users/{user}/status", headers=world.headers).json()
+    assert zh["causes"][0]["title"] == "手机号登记在他人名下"
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_without_phone_consent_the_carrier_is_not_asked(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id"])
+    body = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    ).json()
+    assert body["level"] == "L1"
+    assert [c["code"] for c in body["causes"]] == ["CONSENT_MISSING"]
+    assert body["causes"][0]["details"] == {"kinds": ["phone"]}
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_a_typo_in_the_id_number_says_which_part(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    body = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071238", "phone": "13912345678"},
+        headers=world.headers,
+    ).json()
+    assert body["level"] == "L0"
+    assert body["causes"][0]["code"] == "ID_NUMBER_INVALID"
+    assert body["causes"][0]["details"] == {"part": "checksum"}
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_wrong_codes_are_counted_and_lock_the_code(world: World) -> None:
+    started = world.client.post(
+        "/v1/users/sign-in", json={"phone": "13912345678"}, headers=world.headers
+    ).json()
+    answers = []
+    for _ in range(6):
+        answers.append(
+            world.client.post(
+                "/v1/users/sign-in/verify",
+                json={
+                    "phone": "13912345678",
+                    "challenge_id": started["challenge_id"],
+                    "code": "000000",
+                },
+                headers=world.headers,
+            )
+        )
+    codes = [a.json()["code"] for a in answers]
+    assert codes[0] == "OTP_INVALID"
+    assert codes[-1] == "OTP_ATTEMPTS_EXCEEDED"
+    assert all(a.headers["content-type"] == "application/problem+json" for a in answers)
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_unknown_users_and_bad_bodies_are_problems(world: World) -> None:
+    missing = world.client.get("/v1/users/nope/status", headers=world.headers)
+    assert missing.status_code == 404
+    user = world.sign_in("13912345678")
+    no_result = world.client.get(f"/v1/users/{user}/status", headers=world.headers)
+    assert no_result.status_code == 404
+    bad = world.client.post(
+        f"/v1/users/{user}/verifications", json={"name": "王小明"}, headers=world.headers
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "id_number"
+    product = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"product": "nope", "name": "王小明", "id_number": "110105199003071239"},
+        headers=world.headers,
+    )
+    assert product.status_code == 400
+    assert product.json()["field"] == "product"
