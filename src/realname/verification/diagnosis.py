@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from typing import TypeVar
 
 from realname.authorities.protocol import (
     BankCardOutcome,
@@ -101,51 +102,40 @@ def accepted_name(evidence: Evidence) -> str | None:
     return None
 
 
+AnswerT = TypeVar("AnswerT")
+
+
+def answered(value: AnswerT | Unavailable | None) -> AnswerT | None:
+    """The provider's answer, or ``None`` when it was not asked or did not answer."""
+    return None if value is None or isinstance(value, Unavailable) else value
+
+
 def id_expired(evidence: Evidence) -> bool:
-    answer = evidence.id_validity
-    return (
-        answer is not None
-        and not isinstance(answer, Unavailable)
-        and answer.outcome is IdValidityOutcome.EXPIRED
-    )
+    answer = answered(evidence.id_validity)
+    return answer is not None and answer.outcome is IdValidityOutcome.EXPIRED
 
 
 def l1_reached(evidence: Evidence) -> bool:
-    validity_ok = evidence.id_validity is not None and not isinstance(
-        evidence.id_validity, Unavailable
-    )
+    validity_ok = answered(evidence.id_validity) is not None
     return accepted_name(evidence) is not None and validity_ok and not id_expired(evidence)
 
 
 def routing_carrier(evidence: Evidence) -> str | None:
     """The carrier to ask for the three-element check: after porting, if known."""
-    lookup = evidence.carrier_lookup
-    if (
-        lookup is not None
-        and not isinstance(lookup, Unavailable)
-        and lookup.outcome is CarrierLookupOutcome.FOUND
-        and lookup.carrier is not None
-    ):
+    lookup = answered(evidence.carrier_lookup)
+    if lookup is not None and lookup.outcome is CarrierLookupOutcome.FOUND and lookup.carrier:
         return lookup.carrier.value
     return evidence.submission.phone_block_carrier
 
 
 def three_element_consistent(evidence: Evidence) -> bool:
-    answer = evidence.three_element
-    return (
-        answer is not None
-        and not isinstance(answer, Unavailable)
-        and answer.outcome is CarrierThreeElementOutcome.CONSISTENT
-    )
+    answer = answered(evidence.three_element)
+    return answer is not None and answer.outcome is CarrierThreeElementOutcome.CONSISTENT
 
 
 def card_consistent(evidence: Evidence) -> bool:
-    answer = evidence.bank_card
-    return (
-        answer is not None
-        and not isinstance(answer, Unavailable)
-        and answer.outcome is BankCardOutcome.CONSISTENT
-    )
+    answer = answered(evidence.bank_card)
+    return answer is not None and answer.outcome is BankCardOutcome.CONSISTENT
 
 
 def bound_channel_reached(evidence: Evidence) -> bool:
@@ -161,10 +151,9 @@ def network_entry_after(evidence: Evidence, day: date) -> bool | None:
     ``today - N months``; if that lies after ``day``, the number changed hands since.
     ``None`` when the tenure does not settle it.
     """
-    tenure = evidence.phone_tenure
+    tenure = answered(evidence.phone_tenure)
     if (
         tenure is None
-        or isinstance(tenure, Unavailable)
         or tenure.outcome is not PhoneTenureOutcome.FOUND
         or tenure.max_months is None
     ):
