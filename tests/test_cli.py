@@ -81,13 +81,13 @@ def test_keys_rotate_rewraps_data_keys_and_keeps_data_readable(var_dir: Path) ->
         after = json.loads(settings.resolved_keyring_file.read_text())
         assert after != before
         rotated = Vault(load_keyring(settings))
-        assert rotated.keyring.current_id != vault.keyring.current_id
+        assert rotated.keyring.current != vault.keyring.current
         with make_session_factory(engine)() as session:
             from realname.store.models import Person
 
             stored = session.get(Person, person_id)
             assert stored is not None
-            assert stored.kek_id == rotated.keyring.current_id
+            assert stored.kek_id == rotated.keyring.current
             assert read_identity(session, rotated, stored)["name"] == "王小明"
     finally:
         engine.dispose()
@@ -97,7 +97,7 @@ def test_keys_retire_refuses_current_and_removes_an_unused_old_key(var_dir: Path
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     settings = get_settings()
     vault = Vault(load_keyring(settings))
-    old_id = vault.keyring.current_id
+    old_id = vault.keyring.current
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
@@ -128,7 +128,7 @@ def test_running_vault_picks_up_a_rotated_keyring(var_dir: Path) -> None:
     # not reloaded yet: it reloads on meeting the unknown master key.
     wrapped = rotated.new_data_key("person-1")
     assert running.unwrap(wrapped) == rotated.unwrap(wrapped)
-    assert running.keyring.current_id == rotated.keyring.current_id
+    assert running.keyring.current == rotated.keyring.current
 
 
 DATA = Path(__file__).resolve().parent / "data" / "scenarios"

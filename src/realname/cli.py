@@ -128,7 +128,7 @@ def keys_rotate(
         report = rotate_master_key(make_session_factory(engine), old, new, batch_size=batch_size)
     finally:
         engine.dispose()
-    console.print(f"current master key is now [bold]{new.current_id}[/bold]")
+    console.print(f"current master key is now [bold]{new.current}[/bold]")
     console.print(report)
 
 
@@ -149,7 +149,7 @@ def keys_status() -> None:
         engine.dispose()
     table = Table("master key", "current", "data keys wrapped")
     for kek_id in keyring.kek_ids:
-        current = "yes" if kek_id == keyring.current_id else ""
+        current = "yes" if kek_id == keyring.current else ""
         table.add_row(kek_id, current, str(counts.get(kek_id, 0)))
     console.print(table)
 
@@ -172,7 +172,7 @@ def keys_retire(
     if kek_id not in keyring.kek_ids:
         err_console.print(f"[red]No master key {kek_id!r} in the keyring.[/red]")
         raise typer.Exit(code=2)
-    if kek_id == keyring.current_id:
+    if kek_id == keyring.current:
         err_console.print("[red]The current master key cannot be retired; rotate first.[/red]")
         raise typer.Exit(code=2)
     engine = make_engine(settings.resolved_database_url)

@@ -69,7 +69,7 @@ def test_rotate_adds_a_current_kek_and_keeps_old_ones_and_the_index_key() -> Non
     second = first.rotate()
     third = second.rotate()
     assert (second.current, third.current) == ("k2", "k3")
-    assert third.current_id == "k3"
+    assert third.current == "k3"
     assert third.kek("k1") == first.current_kek
     assert third.kek("k2") == second.current_kek
     assert len({first.current_kek, second.current_kek, third.current_kek}) == 3

@@ -180,11 +180,6 @@ class Keyring:
         return tuple(self.keks)
 
     @property
-    def current_id(self) -> str:
-        """The id of the KEK that wraps new data keys (same as ``current``)."""
-        return self.current
-
-    @property
     def current_kek(self) -> bytes:
         return self.keks[self.current]
 
