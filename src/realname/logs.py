@@ -88,8 +88,8 @@ class ScrubFilter(logging.Filter):
 def configure_logging(level: str = "INFO") -> None:
     """Send every logger (ours, uvicorn's, SQLAlchemy's) through one scrubbing JSON handler."""
     handler = logging.StreamHandler(sys.stderr)
+    # The JSON formatter scrubs every line itself; ScrubFilter is for other handlers.
     handler.setFormatter(JsonFormatter())
-    handler.addFilter(ScrubFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

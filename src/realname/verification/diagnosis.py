@@ -84,30 +84,30 @@ class Diagnosis:
 # ----------------------------------------------------------------- derived facts
 
 
-def accepted_name(evidence: Evidence) -> str | None:
-    """The name the registry accepted: the submitted (normalised) one or a variant."""
-    answer = evidence.id_two_element
-    if (
-        not isinstance(answer, Unavailable)
-        and answer is not None
-        and answer.outcome is IdTwoElementOutcome.CONSISTENT
-    ):
-        return evidence.submission.name
-    for variant, variant_answer in evidence.name_variants:
-        if (
-            not isinstance(variant_answer, Unavailable)
-            and variant_answer.outcome is IdTwoElementOutcome.CONSISTENT
-        ):
-            return variant
-    return None
-
-
 AnswerT = TypeVar("AnswerT")
 
 
 def answered(value: AnswerT | Unavailable | None) -> AnswerT | None:
     """The provider's answer, or ``None`` when it was not asked or did not answer."""
     return None if value is None or isinstance(value, Unavailable) else value
+
+
+def accepted_name(evidence: Evidence) -> str | None:
+    """The name the registry accepted: the submitted (normalised) one or a variant."""
+    answer = answered(evidence.id_two_element)
+    if answer is not None and answer.outcome is IdTwoElementOutcome.CONSISTENT:
+        return evidence.submission.name
+    for variant, variant_answer in evidence.name_variants:
+        found = answered(variant_answer)
+        if found is not None and found.outcome is IdTwoElementOutcome.CONSISTENT:
+            return variant
+    return None
+
+
+def age_ineligible(evidence: Evidence) -> bool:
+    """The ID's birth date puts the user outside the product's age range."""
+    age, policy = evidence.submission.age, evidence.policy
+    return age is not None and not policy.min_age <= age <= policy.max_age
 
 
 def id_expired(evidence: Evidence) -> bool:
@@ -264,7 +264,7 @@ def diagnose(
     if any(element in evidence.local_errors for element in _STOPPING_ELEMENTS):
         factors["id_two_element"] = FactorState.FAILED
         return finish(Level.L0)
-    if submission.age is not None and not policy.min_age <= submission.age <= policy.max_age:
+    if age_ineligible(evidence):
         causes.add(CauseCode.AGE_INELIGIBLE, min_age=policy.min_age, max_age=policy.max_age)
         return finish(Level.L0)
     if submission.name is None or submission.id_number is None:
@@ -352,10 +352,8 @@ def _diagnose_id(evidence: Evidence, causes: _Causes, factors: dict[str, str]) -
 
 
 def _phone_status(evidence: Evidence) -> PhoneStatusOutcome | None:
-    status = evidence.phone_status
-    if status is None or isinstance(status, Unavailable):
-        return None
-    return status.outcome
+    status = answered(evidence.phone_status)
+    return status.outcome if status is not None else None
 
 
 def _explain_status(evidence: Evidence, causes: _Causes) -> bool:
@@ -382,8 +380,8 @@ def phone_recycled(evidence: Evidence) -> bool:
     prior = evidence.history.prior
     if prior is None or not prior.same_phone:
         return False
-    answer = evidence.phone_recycled
-    if answer is not None and not isinstance(answer, Unavailable):
+    answer = answered(evidence.phone_recycled)
+    if answer is not None:
         return answer.outcome is PhoneRecycledOutcome.RECYCLED
     return network_entry_after(evidence, prior.verified_on) is True
 
@@ -398,15 +396,11 @@ def _diagnose_phone(evidence: Evidence, causes: _Causes, factors: dict[str, str]
         causes.consent("phone")
         return
     lookup = evidence.carrier_lookup
-    if (
-        lookup is not None
-        and not isinstance(lookup, Unavailable)
-        and lookup.ported
-        and lookup.carrier is not None
-    ):
+    found = answered(lookup)
+    if found is not None and found.ported and found.carrier is not None:
         causes.add(
             CauseCode.PHONE_PORTED,
-            carrier=lookup.carrier.value,
+            carrier=found.carrier.value,
             ported_from=submission.phone_block_carrier or "unknown",
         )
     answer = evidence.three_element
@@ -419,8 +413,8 @@ def _diagnose_phone(evidence: Evidence, causes: _Causes, factors: dict[str, str]
         return
     if answer.outcome is CarrierThreeElementOutcome.CONSISTENT:
         _diagnose_possession(evidence, causes, factors)
-        swap = evidence.sim_swap
-        if swap is not None and not isinstance(swap, Unavailable) and swap.swapped:
+        swap = answered(evidence.sim_swap)
+        if swap is not None and swap.swapped:
             causes.add(CauseCode.SIM_RECENTLY_CHANGED, within_days=swap.max_age_days)
         return
     factors["phone"] = FactorState.FAILED

@@ -46,10 +46,13 @@ class Unavailable:
     reason: str
     raw_code: str | None = None
     request_id: str | None = None
+    provider: str = "unknown"
 
     @classmethod
     def of(cls, error: ProviderUnavailable) -> Unavailable:
-        return cls(error.check, error.reason.value, error.raw_code, error.request_id)
+        return cls(
+            error.check, error.reason.value, error.raw_code, error.request_id, error.provider
+        )
 
 
 class Possession(StrEnum):

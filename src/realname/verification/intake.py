@@ -8,6 +8,7 @@ registry-form names) plus the local errors, each with its stable code and detail
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -33,16 +34,14 @@ def prepare(raw: RawSubmission, today: date) -> tuple[Submission, dict[str, tupl
     """Normalise and validate each element; invalid ones are reported, not submitted."""
     errors: dict[str, tuple[str, str]] = {}
 
-    def attempt(element: str, value: str | None, parse: object) -> str | None:
+    def attempt(element: str, value: str | None, parse: Callable[[str], str]) -> str | None:
         if value is None:
             return None
         try:
-            result = parse(value)  # type: ignore[operator]
+            return parse(value)
         except IdentityError as error:
             errors[element] = (error.code, error.detail)
             return None
-        assert isinstance(result, str)
-        return result
 
     registry_name = attempt("name", raw.name, name.validate)
     id18 = attempt("id_number", raw.id_number, lambda v: id_number.validate(v, today=today))

@@ -32,12 +32,14 @@ from realname.authorities.protocol import (
 from realname.identity import name as names
 from realname.verification.diagnosis import (
     accepted_name,
+    age_ineligible,
+    answered,
     bound_channel_reached,
     l1_reached,
     network_entry_after,
     routing_carrier,
 )
-from realname.verification.evidence import Evidence, Possession, Unavailable
+from realname.verification.evidence import Evidence, Possession
 from realname.verification.levels import Level
 
 #: At most this many name variants are tried (each is a billable registry call).
@@ -64,16 +66,15 @@ class Call:
 def _stopped(evidence: Evidence) -> bool:
     """True when local findings or the platform's state forbid any provider call."""
     submission = evidence.submission
-    policy = evidence.policy
-    if evidence.history.locked_until is not None:
-        return True
-    if "name" in evidence.local_errors or "id_number" in evidence.local_errors:
-        return True
-    if submission.name is None or submission.id_number is None:
-        return True
-    if submission.age is not None and not policy.min_age <= submission.age <= policy.max_age:
-        return True
-    return "id" not in submission.consent
+    return (
+        evidence.history.locked_until is not None
+        or "name" in evidence.local_errors
+        or "id_number" in evidence.local_errors
+        or submission.name is None
+        or submission.id_number is None
+        or age_ineligible(evidence)
+        or "id" not in submission.consent
+    )
 
 
 def _phone_path_open(evidence: Evidence) -> bool:
@@ -114,12 +115,11 @@ def _registry_round(evidence: Evidence) -> list[Call]:
 
 
 def _variant_round(evidence: Evidence) -> list[Call]:
-    answer = evidence.id_two_element
+    answer = answered(evidence.id_two_element)
     submission = evidence.submission
     if (
         evidence.name_variants
         or answer is None
-        or isinstance(answer, Unavailable)
         or answer.outcome is not IdTwoElementOutcome.INCONSISTENT
         or submission.name is None
     ):
@@ -173,9 +173,9 @@ def _channel_round(evidence: Evidence) -> list[Call]:
 
 def _explain_round(evidence: Evidence) -> list[Call]:
     """Calls that only explain a failed phone path (status, re-issue)."""
-    answer = evidence.three_element
+    answer = answered(evidence.three_element)
     submission = evidence.submission
-    if answer is None or isinstance(answer, Unavailable) or not _phone_path_open(evidence):
+    if answer is None or not _phone_path_open(evidence):
         return []
     failed = answer.outcome in (
         CarrierThreeElementOutcome.NO_RECORD,

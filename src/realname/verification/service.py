@@ -54,10 +54,6 @@ class VerificationOutcome:
         return max((record.round for record in self.records), default=0)
 
 
-def _best_level(results: list[VerificationResult]) -> Level:
-    return max((Level.parse(r.level_reached) for r in results), default=Level.L0)
-
-
 def load_history(
     session: Session, vault: Vault, account: Account, submission: Submission
 ) -> History:
@@ -90,21 +86,22 @@ def load_history(
             if person.id != account.person_id
         ]
         if people:
-            accounts = session.scalars(
-                select(Account).where(
+            rows = session.execute(
+                select(VerificationResult.account_id, VerificationResult.level_reached)
+                .join(Account, Account.id == VerificationResult.account_id)
+                .where(
                     Account.person_id.in_([person.id for person in people]),
                     Account.id != account.id,
                 )
             )
-            for other in accounts:
-                other_results = list(
-                    session.scalars(
-                        select(VerificationResult).where(VerificationResult.account_id == other.id)
-                    )
-                )
-                level = _best_level(other_results)
-                if level >= Level.L1:
-                    others.append(OtherAccount(account_id=other.id, level=level))
+            best: dict[str, Level] = {}
+            for other_id, reached in rows:
+                best[other_id] = max(best.get(other_id, Level.L0), Level.parse(reached))
+            others = [
+                OtherAccount(account_id=other_id, level=level)
+                for other_id, level in sorted(best.items())
+                if level >= Level.L1
+            ]
     return History(prior=prior, others=tuple(others))
 
 
@@ -124,26 +121,33 @@ def _store_elements(
 
 def _record_checks(session: Session, account: Account, records: list[CheckRecord]) -> None:
     for record in records:
-        answer = record.answer
-        unavailable = record.unavailable
-        raw_code = answer.code if answer is not None else None
-        request_id = answer.request_id if answer is not None else None
-        if unavailable is not None:
-            raw_code, request_id = unavailable.raw_code, unavailable.request_id
-        record_check(
-            session,
-            tenant_id=account.tenant_id,
-            account_id=account.id,
-            check_kind=record.check.value,
-            provider=answer.provider if answer is not None else "unavailable",
-            outcome=record.outcome,
-            raw_code=raw_code,
-            raw_message=answer.message if answer is not None else None,
-            provider_request_id=request_id,
-            billable=answer.billable if answer is not None else False,
-            cost_fen=answer.cost_fen if answer is not None else 0,
-            latency_ms=answer.latency_ms if answer is not None else 0,
-        )
+        answer, unavailable = record.answer, record.unavailable
+        if answer is not None:
+            record_check(
+                session,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                check_kind=record.check.value,
+                provider=answer.provider,
+                outcome=record.outcome,
+                raw_code=answer.code,
+                raw_message=answer.message,
+                provider_request_id=answer.request_id,
+                billable=answer.billable,
+                cost_fen=answer.cost_fen,
+                latency_ms=answer.latency_ms,
+            )
+        elif unavailable is not None:
+            record_check(
+                session,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                check_kind=record.check.value,
+                provider=unavailable.provider,
+                outcome=record.outcome,
+                raw_code=unavailable.raw_code,
+                provider_request_id=unavailable.request_id,
+            )
 
 
 async def verify(

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from realname.accounts.possession import possession_proven
 from realname.authorities.protocol import Provider
 from realname.errors import NotFound
+from realname.identity import phone as phones
 from realname.privacy.vault import Vault
 from realname.store.models import Account
 from realname.store.repositories.checks import latest_result
@@ -90,8 +91,6 @@ async def submit(
     now: datetime,
 ) -> VerificationOutcome:
     """Verify the submitted elements for ``account`` under ``policy``."""
-    from realname.identity import phone as phones
-
     possession = Possession.NOT_ASKED
     if phone is not None and phones.is_valid(phone):
         proven = possession_proven(session, vault, account.id, phones.validate(phone))
