@@ -26,7 +26,7 @@ from typing import Literal
 
 from realname.finance.errors import PlanInvalid
 from realname.finance.metrics import annualise, irr, npv, payback, periodic
-from realname.finance.model import Plan, check_plan
+from realname.finance.model import CommercialLoan, Plan, SubsidisedLoan, check_plan
 from realname.finance.money import ONE, PRECISION, ZERO, fen, ratio, total
 from realname.finance.schedule import DebtSchedule, debt_schedule
 
@@ -89,7 +89,11 @@ def schedules(plan: Plan, rate_factor: Decimal = ONE) -> tuple[DebtSchedule, ...
     fin = plan.financing
     out: list[DebtSchedule] = []
     with localcontext(prec=PRECISION):
-        for loan in fin.commercial_loans:
+        loans: list[tuple[str, CommercialLoan]] = [
+            *(("commercial loan", loan) for loan in fin.commercial_loans),
+            *(("subsidised loan", loan) for loan in fin.subsidised_loans),
+        ]
+        for kind, loan in loans:
             out.append(
                 debt_schedule(
                     loan.principal,
@@ -97,21 +101,12 @@ def schedules(plan: Plan, rate_factor: Decimal = ONE) -> tuple[DebtSchedule, ...
                     loan.tenor,
                     grace=loan.grace_periods,
                     style=loan.repayment,
+                    # A 贴息 loan is a commercial loan whose interest is partly paid.
+                    subsidy_share=loan.subsidy_share
+                    if isinstance(loan, SubsidisedLoan)
+                    else ZERO,
                     name=loan.name,
-                    kind="commercial loan",
-                )
-            )
-        for sub in fin.subsidised_loans:
-            out.append(
-                debt_schedule(
-                    sub.principal,
-                    sub.annual_rate * rate_factor / n,
-                    sub.tenor,
-                    grace=sub.grace_periods,
-                    style=sub.repayment,
-                    subsidy_share=sub.subsidy_share,
-                    name=sub.name,
-                    kind="subsidised loan",
+                    kind=kind,
                 )
             )
         for bond in fin.bonds:
