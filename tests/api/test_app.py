@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from realname.api.app import create_app
@@ -106,3 +107,30 @@ def test_unexpected_exception_is_a_500_problem_without_internals(settings: Setti
     assert response.json()["code"] == "INTERNAL_ERROR"
     assert "secret" not in response.text
     assert "11010519491231002X" not in response.text
+
+
+def test_the_service_uses_the_configured_authorities(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from realname.api.context import AppContext
+    from realname.authorities.composite import CompositeProvider
+    from realname.authorities.protocol import Check
+    from realname.authorities.resilience import ResilientProvider
+    from realname.authorities.sandbox import SandboxProvider
+    from realname.authorities.tencentcloud import TencentCloudProvider
+
+    monkeypatch.setenv("REALNAME_PROVIDER", "tencentcloud")
+    monkeypatch.setenv("REALNAME_TENCENT_SECRET_ID", "AKIDexample")
+    monkeypatch.setenv("REALNAME_TENCENT_SECRET_KEY", "example")
+    monkeypatch.setenv("REALNAME_TENCENT_ENDPOINT", "http://127.0.0.1:9")
+    settings = Settings(var_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'c.db'}")
+    context = AppContext.from_settings(settings)
+    try:
+        assert isinstance(context.provider, ResilientProvider)
+        composite = context.provider.inner
+        assert isinstance(composite, CompositeProvider)
+        assert isinstance(composite.provider_for(Check.ID_TWO_ELEMENT), TencentCloudProvider)
+        # Tencent offers no SIM-swap check: the sandbox answers it.
+        assert isinstance(composite.provider_for(Check.SIM_SWAP), SandboxProvider)
+    finally:
+        context.engine.dispose()

@@ -1,9 +1,12 @@
 """What one API process holds for its lifetime: settings, database, vault, authorities.
 
 API processes are stateless beyond this (DESIGN §12): everything a request needs
-is in the database, so any number of processes can serve the same tenants. On the
-embedded defaults the authorities are the sandbox, over a demo world of synthetic
-citizens generated into ``var/sandbox.db`` on first start.
+is in the database, so any number of processes can serve the same tenants. The
+authorities are whatever ``REALNAME_PROVIDER`` selects (see
+:func:`realname.authorities.composite.build_provider`), behind the resilience
+wrapper; on the embedded defaults that is the sandbox, answering from its world
+``REALNAME_SANDBOX_WORLD`` (``generated``), which is generated with demo citizens on
+first start if ``realname sandbox generate`` has not made it.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname.authorities.composite import ProviderSettings, build_provider
 from realname.authorities.protocol import Provider
 from realname.authorities.resilience import ResilientProvider
 from realname.authorities.sms import SmsGateway
@@ -23,29 +27,37 @@ from realname.privacy.vault import Vault
 from realname.store.db import make_engine, make_session_factory
 from realname.verification.policy import PolicyBook, default_policies
 
-#: The sandbox world the service answers from by default, and its size.
-DEMO_WORLD = "demo"
+#: Size and seed of the demo world generated when the sandbox world is missing.
 DEMO_CITIZENS = 2_000
 DEMO_SEED = 1
 
 
-def sandbox_authorities(settings: Settings) -> tuple[Provider, SmsGateway]:
-    """The in-process sandbox over the demo world (generated once), and its SMS gateway."""
+def configured_authorities(settings: Settings) -> tuple[Provider, SmsGateway]:
+    """The configured provider (sandbox or Tencent Cloud) and the SMS gateway.
+
+    The SMS gateway is the sandbox's until a real one is configured; so the sandbox
+    world exists in every configuration.
+    """
+    from realname.authorities.face import LocalFaceEngine
     from realname.authorities.sandbox import SandboxProvider, SandboxStore, SystemClock
     from realname.authorities.sandbox.generator import generate_into
     from realname.authorities.sandbox.sms import SandboxSmsGateway
 
-    store = SandboxStore(settings.var_dir / "sandbox.db")
-    if DEMO_WORLD not in {world.name for world in store.worlds()}:
+    config = ProviderSettings()
+    store = SandboxStore(config.sandbox_db or settings.var_dir / "sandbox.db")
+    if config.sandbox_world not in {world.name for world in store.worlds()}:
         generate_into(
             store,
             DEMO_CITIZENS,
             DEMO_SEED,
             today=datetime.now(UTC).date(),
-            world=DEMO_WORLD,
+            world=config.sandbox_world,
         )
-    sandbox = SandboxProvider(store, DEMO_WORLD, clock=SystemClock())
-    return ResilientProvider(sandbox), SandboxSmsGateway(store, sandbox.world_id)
+    sandbox = SandboxProvider(
+        store, config.sandbox_world, clock=SystemClock(), face_engine=LocalFaceEngine()
+    )
+    provider = build_provider(config, sandbox=sandbox)
+    return ResilientProvider(provider), SandboxSmsGateway(store, sandbox.world_id)
 
 
 @dataclass(frozen=True)
@@ -68,9 +80,9 @@ class AppContext:
     ) -> AppContext:
         engine = make_engine(settings.resolved_database_url)
         if provider is None or sms is None:
-            sandbox_provider, sandbox_sms = sandbox_authorities(settings)
-            provider = provider or sandbox_provider
-            sms = sms or sandbox_sms
+            configured_provider, configured_sms = configured_authorities(settings)
+            provider = provider or configured_provider
+            sms = sms or configured_sms
         return cls(
             settings=settings,
             engine=engine,
