@@ -230,6 +230,8 @@ def diagnose(
         typer.echo(json.dumps(payload, ensure_ascii=False))
     else:
         table = Table("scenario", "expected", "got", "cost (fen)", "")
+        for column in table.columns[:3]:
+            column.overflow = "fold"
         for r in results:
             got = r.error or f"{r.got_level} {', '.join(r.got_causes) or '-'}"
             table.add_row(
