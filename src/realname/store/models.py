@@ -481,3 +481,28 @@ __all__ += [
     "OtpChallenge",
     "PhoneProof",
 ]
+
+
+class PhoneBinding(Base):
+    """Every phone an account has been bound to, and when (换绑 history).
+
+    The account row holds the current phone; this table keeps the old bindings so a
+    support agent can see them and a re-issued number can be recognised. The phone is
+    encrypted under the holder's data key like every other element.
+    """
+
+    __tablename__ = "phone_bindings"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    phone_ciphertext: Mapped[bytes | None] = mapped_column(default=None)
+    phone_blind_index: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), index=True)
+    #: Why the binding began: ``signup`` or ``phone_change``.
+    reason: Mapped[str] = mapped_column(String(16))
+    bound_at: Mapped[datetime] = mapped_column(default=utcnow)
+    unbound_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+__all__ += ["PhoneBinding"]
