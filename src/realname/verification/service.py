@@ -198,6 +198,9 @@ async def verify(
     )
     if "PHONE_RECYCLED" in diagnosis.codes:
         account.status = LOCKED_RECYCLED
+    elif account.status == LOCKED_RECYCLED and diagnosis.level >= Level.L2:
+        # The owner re-verified through a channel they hold: sensitive actions reopen.
+        account.status = "active"
     audit.append(
         session,
         "system:verification",

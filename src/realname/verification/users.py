@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from realname.accounts.possession import possession_proven
-from realname.authorities.protocol import Provider
+from realname.authorities.protocol import FaceCapture, Provider
 from realname.errors import NotFound
 from realname.identity import phone as phones
 from realname.privacy.vault import Vault
@@ -89,6 +89,7 @@ async def submit(
     bank_card: str | None,
     policy: ProductPolicy,
     now: datetime,
+    face: FaceCapture | None = None,
 ) -> VerificationOutcome:
     """Verify the submitted elements for ``account`` under ``policy``."""
     possession = Possession.NOT_ASKED
@@ -100,6 +101,7 @@ async def submit(
         id_number=id_number,
         phone=phone,
         bank_card=bank_card,
+        face=face,
         consent=consents_of(session, account, now),
     )
     return await verify(

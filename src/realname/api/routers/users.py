@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from realname.accounts import otp
 from realname.accounts import service as accounts
+from realname.accounts.possession import prove_possession
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
+from realname.identity import phone as phones
 from realname.verification import users
+from realname.verification.phone_change import change_phone
 
 router = APIRouter(prefix="/v1/users", tags=["users"])
 Write = Depends(require_scope("users:write"))
@@ -63,6 +70,21 @@ class ConsentsOut(BaseModel):
     active: list[str]
 
 
+class FaceIn(BaseModel):
+    """A camera capture: a JPEG/PNG still, or an animated PNG of a short sequence."""
+
+    model_config = ConfigDict(extra="forbid")
+    media_type: Literal["image/jpeg", "image/png"]
+    content_base64: str = Field(max_length=8_000_000)
+
+    def capture(self) -> FaceCapture:
+        try:
+            content = base64.b64decode(self.content_base64, validate=True)
+        except binascii.Error:
+            raise BadRequest("The face capture is not valid base64.", field="face") from None
+        return FaceCapture(content=content, media_type=self.media_type)
+
+
 class IdentityIn(BaseModel):
     model_config = ConfigDict(
         extra="forbid",
@@ -82,6 +104,38 @@ class IdentityIn(BaseModel):
     id_number: str = Field(max_length=32)
     phone: str | None = Field(default=None, max_length=32)
     bank_card: str | None = Field(default=None, max_length=40)
+    face: FaceIn | None = None
+
+
+class PhoneIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    phone: str = Field(max_length=32)
+
+
+class ProveIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    challenge_id: str = Field(max_length=64)
+    code: str = Field(max_length=16)
+
+
+class ProvenOut(BaseModel):
+    proven: bool
+    proven_at: datetime
+
+
+class PhoneChangeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    new_phone: str = Field(max_length=32)
+    name: str | None = Field(default=None, max_length=64)
+    id_number: str | None = Field(default=None, max_length=32)
+    bank_card: str | None = Field(default=None, max_length=40)
+    face: FaceIn | None = None
+
+
+class PhoneChangedOut(BaseModel):
+    user_id: str
+    phone: str = Field(description="The new bound phone, masked")
+    stepped_up: bool
 
 
 class RemedyOut(BaseModel):
@@ -181,10 +235,82 @@ async def submit_identity(
         id_number=body.id_number,
         phone=body.phone,
         bank_card=body.bank_card,
+        face=body.face.capture() if body.face else None,
         policy=policy,
         now=_now(),
     )
     return _status_out(users.status(session, account, lang))
+
+
+@router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
+async def start_phone_proof(
+    user_id: str, body: PhoneIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> ChallengeOut:
+    """Send an SMS code to a phone the user wants to use (a new number, a card's phone)."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    started = await otp.start_challenge(
+        session,
+        context.vault,
+        context.sms,
+        tenant_id=account.tenant_id,
+        phone=phones.validate(body.phone),
+        purpose=otp.Purpose.POSSESSION,
+        account_id=account.id,
+        now=_now(),
+    )
+    return ChallengeOut.model_validate(started, from_attributes=True)
+
+
+@router.post("/{user_id}/phones/prove", response_model=ProvenOut, dependencies=[Write])
+def prove_phone(
+    user_id: str, body: ProveIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> ProvenOut:
+    """Answer the code: the user holds that phone (what L2 and a phone change need)."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    proof = prove_possession(
+        session,
+        context.vault,
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        challenge_id=body.challenge_id,
+        code=body.code,
+        now=_now(),
+    )
+    return ProvenOut(proven=True, proven_at=proof.proven_at)
+
+
+@router.post("/{user_id}/phone-change", response_model=PhoneChangedOut, dependencies=[Write])
+async def change_bound_phone(
+    user_id: str,
+    body: PhoneChangeIn,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+) -> PhoneChangedOut:
+    """Change the bound phone (换绑): new number proven by SMS, plus the policy's step-up.
+
+    A 403 ``STEP_UP_REQUIRED`` problem lists the ``factors`` still needed and the
+    ``causes`` that stood in the way.
+    """
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    now = _now()
+    changed = await change_phone(
+        session,
+        context.vault,
+        context.provider,
+        account,
+        new_phone=body.new_phone,
+        name=body.name,
+        id_number=body.id_number,
+        bank_card=body.bank_card,
+        face=body.face.capture() if body.face else None,
+        consent=users.consents_of(session, account, now),
+        policy=context.policies.product("phone_change"),
+        now=now,
+    )
+    return PhoneChangedOut(
+        user_id=changed.account_id, phone=changed.masked_phone, stepped_up=changed.stepped_up
+    )
 
 
 @router.get("/{user_id}/status", response_model=StatusOut, dependencies=[Read])
