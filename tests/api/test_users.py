@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
+from realname.authorities.protocol import Check
 from realname.authorities.sandbox import SandboxProvider, load_fixture_file
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
@@ -171,3 +172,25 @@ def test_unknown_users_and_bad_bodies_are_problems(world: World) -> None:
     )
     assert product.status_code == 400
     assert product.json()["field"] == "product"
+
+
+@pytest.mark.parametrize("world", ["name-typo"], indirect=True)
+def test_repeated_failures_lock_further_attempts_without_asking_anyone(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    wrong = {"name": "王晓明", "id_number": "110105199003071239", "phone": "13912345678"}
+    codes = []
+    for _ in range(6):
+        body = world.client.post(
+            f"/v1/users/{user}/verifications",
+            json=wrong,
+            headers={**world.headers, "X-Device-Id": "device-1"},
+        ).json()
+        codes.append([c["code"] for c in body["causes"]])
+    assert codes[:5] == [["NAME_ID_MISMATCH"]] * 5
+    assert codes[5] == ["ATTEMPTS_LOCKED"]
+    assert "until" in body["causes"][0]["details"]
+    context: AppContext = world.client.app.state.context  # type: ignore[attr-defined]
+    ledger = context.provider.ledger  # type: ignore[attr-defined]
+    # Five attempts asked the registry; the locked sixth asked nobody.
+    assert ledger.of(Check.ID_TWO_ELEMENT).calls == 5

@@ -9,6 +9,7 @@ and an audit entry — all in the caller's transaction, so nothing is stored hal
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -160,11 +161,18 @@ async def verify(
     policy: ProductPolicy,
     possession: Possession,
     now: datetime,
+    locked_until: datetime | None = None,
 ) -> VerificationOutcome:
-    """Verify what the user submitted for ``account`` against ``policy``; store it all."""
+    """Verify what the user submitted for ``account`` against ``policy``; store it all.
+
+    ``locked_until`` is an attempt-limit lock in force (ATTEMPTS_LOCKED): nothing is
+    asked of any authority, and the result says until when.
+    """
     today = now.date()
     submission, local_errors = prepare(raw, today)
     history = load_history(session, vault, account, submission)
+    if locked_until is not None:
+        history = dataclasses.replace(history, locked_until=locked_until)
     evidence = Evidence(
         policy=policy,
         today=today,

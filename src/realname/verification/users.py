@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from realname.accounts import limits
 from realname.accounts.possession import possession_proven
 from realname.authorities.protocol import FaceCapture, Provider
 from realname.errors import NotFound
@@ -90,8 +91,20 @@ async def submit(
     policy: ProductPolicy,
     now: datetime,
     face: FaceCapture | None = None,
+    device_id: str | None = None,
+    ip: str | None = None,
 ) -> VerificationOutcome:
-    """Verify the submitted elements for ``account`` under ``policy``."""
+    """Verify the submitted elements for ``account`` under ``policy``.
+
+    Attempt limits (DESIGN §9) count failed verifications per ID number, phone,
+    device and IP; while one is locked nothing is asked of any authority. An
+    authority's outage, missing consent or an unfinished step is not the user's
+    failure and is not counted.
+    """
+    keys = limits.attempt_keys(
+        vault, account.tenant_id, id_number=id_number, phone=phone, device_id=device_id, ip=ip
+    )
+    lock = limits.locked_until(session, keys, now=now)
     possession = Possession.NOT_ASKED
     if phone is not None and phones.is_valid(phone):
         proven = possession_proven(session, vault, account.id, phones.validate(phone))
@@ -104,9 +117,34 @@ async def submit(
         face=face,
         consent=consents_of(session, account, now),
     )
-    return await verify(
-        session, vault, provider, account, raw, policy=policy, possession=possession, now=now
+    outcome = await verify(
+        session,
+        vault,
+        provider,
+        account,
+        raw,
+        policy=policy,
+        possession=possession,
+        now=now,
+        locked_until=lock[0] if lock else None,
     )
+    if lock is None:
+        limits.record(session, keys, _attempt_outcome(outcome), now=now)
+    return outcome
+
+
+#: Causes that are not the user's failing: they do not count toward attempt limits.
+_NOT_A_FAILURE = frozenset(
+    {"PROVIDER_UNAVAILABLE", "CONSENT_MISSING", "STEPS_INCOMPLETE", "UNDER_REVIEW"}
+)
+
+
+def _attempt_outcome(outcome: VerificationOutcome) -> limits.Outcome:
+    failed = any(
+        cause.severity is Severity.BLOCKING and cause.code.value not in _NOT_A_FAILURE
+        for cause in outcome.diagnosis.causes
+    )
+    return limits.Outcome.FAILURE if failed else limits.Outcome.SUCCESS
 
 
 def status(session: Session, account: Account, language: Language) -> StatusView:

@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from realname.accounts import otp
@@ -218,9 +218,15 @@ async def submit_identity(
     session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
+    request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+    x_device_id: Annotated[str | None, Header(max_length=128)] = None,
 ) -> StatusOut:
-    """Verify name, ID number and, as the product needs, phone or bank card; say why not."""
+    """Verify name, ID number and, as the product needs, phone or bank card; say why not.
+
+    ``X-Device-Id`` (from the borrower's app or page) and the client address feed the
+    attempt limits; they are kept only as keyed hashes.
+    """
     account = users.user_account(session, str(principal.tenant_id), user_id)
     try:
         policy = context.policies.product(body.product)
@@ -238,6 +244,8 @@ async def submit_identity(
         face=body.face.capture() if body.face else None,
         policy=policy,
         now=_now(),
+        device_id=x_device_id,
+        ip=request.client.host if request.client else None,
     )
     return _status_out(users.status(session, account, lang))
 
