@@ -169,3 +169,39 @@ def test_diagnose_rejects_a_malformed_fixture_naming_the_field(
     result = runner.invoke(app, ["diagnose", str(fixture)])
     assert result.exit_code == 2
     assert "colour" in result.output
+
+
+def test_status_explains_a_user_and_jobs_rerun_runs(var_dir: Path) -> None:
+    from realname.store.repositories.checks import CauseRecord, record_result
+    from realname.store.repositories.people import create_account
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    settings = get_settings()
+    vault = Vault(load_keyring(settings))
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            tenant = create_tenant(session, "t")
+            account = create_account(session, vault, tenant.id, "13912345678")
+            record_result(
+                session,
+                account_id=account.id,
+                level_reached="L1",
+                level_needed="L2",
+                causes=[CauseRecord("PHONE_OWNED_BY_OTHER", "blocking", {})],
+            )
+            session.commit()
+            user = account.id
+    finally:
+        engine.dispose()
+    shown = runner.invoke(app, ["status", user, "--lang", "en", "--json"])
+    assert shown.exit_code == 0, shown.output
+    view = json.loads(shown.stdout)
+    assert (view["level"], view["needed"], view["verified"]) == ("L1", "L2", False)
+    assert view["causes"][0]["remedies"][0]["id"] == "use_bank_card"
+    assert "13912345678" not in shown.stdout
+    assert runner.invoke(app, ["status", "nobody"]).exit_code == 1
+
+    rerun = runner.invoke(app, ["jobs", "rerun-unavailable"])
+    assert rerun.exit_code == 0, rerun.output
+    assert "0 pending" in rerun.stdout

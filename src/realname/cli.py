@@ -32,6 +32,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(keys_app, name="keys")
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(sandbox_app, name="sandbox")
+jobs_app = typer.Typer(help="Background jobs, run once.", no_args_is_help=True)
+app.add_typer(jobs_app, name="jobs")
 
 console = Console()
 err_console = Console(stderr=True)
@@ -253,6 +255,87 @@ def _face_support() -> FaceSupport:
     from realname.verification.scenarios import FaceSupport
 
     return FaceSupport(engine=LocalFaceEngine(), capture=face_capture)
+
+
+@app.command()
+def status(
+    user: Annotated[str, typer.Argument(help="The user (account) id.")],
+    lang: Annotated[str, typer.Option(help="zh-CN or en.")] = "zh-CN",
+    json_output: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Why USER is (not) verified: level reached and needed, causes and remedies, masked."""
+    import json
+
+    from realname.errors import RealnameError
+    from realname.store.db import make_engine, make_session_factory
+    from realname.store.models import Account
+    from realname.verification.users import status as user_status
+
+    if lang not in ("zh-CN", "en"):
+        err_console.print("[red]--lang must be zh-CN or en.[/red]")
+        raise typer.Exit(code=2)
+    settings = get_settings()
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            account = session.get(Account, user)
+            if account is None:
+                err_console.print("[red]No such user.[/red]")
+                raise typer.Exit(code=1)
+            try:
+                view = user_status(session, account, lang)  # type: ignore[arg-type]
+            except RealnameError as error:
+                err_console.print(f"[red]{error.message}[/red]")
+                raise typer.Exit(code=1) from None
+    finally:
+        engine.dispose()
+    if json_output:
+        typer.echo(json.dumps(view.__dict__, ensure_ascii=False, default=str))
+        return
+    console.print(
+        f"[bold]{view.user_id}[/bold]  level {view.level} / needed {view.needed}  "
+        f"({'verified' if view.verified else 'not verified'}, account {view.account_status})"
+    )
+    table = Table("code", "severity", "message", "remedies")
+    for cause in view.causes:
+        table.add_row(
+            cause["code"],
+            cause["severity"],
+            cause["message"],
+            "; ".join(remedy["label"] for remedy in cause["remedies"]),
+        )
+    console.print(table)
+
+
+@jobs_app.command("rerun-unavailable")
+def jobs_rerun_unavailable(
+    limit: Annotated[int, typer.Option(min=1, help="Accounts to re-run at most.")] = 100,
+) -> None:
+    """Verify again the accounts an authority's outage left at PROVIDER_UNAVAILABLE."""
+    import asyncio
+    from datetime import UTC, datetime
+
+    from realname.api.context import AppContext
+    from realname.jobs.rerun import rerun_unavailable
+
+    context = AppContext.from_settings(get_settings())
+    try:
+        report = asyncio.run(
+            rerun_unavailable(
+                context.session_factory,
+                context.vault,
+                context.provider,
+                context.policies,
+                now=datetime.now(UTC),
+                limit=limit,
+            )
+        )
+    finally:
+        context.engine.dispose()
+    console.print(
+        f"{report.candidates} pending, {report.completed} completed, "
+        f"{report.still_unavailable} still waiting for an authority"
+    )
 
 
 @tenants_app.command("create")

@@ -1,0 +1,1 @@
+"""Background jobs: work that runs outside a request (re-runs, re-verification)."""

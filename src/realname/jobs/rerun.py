@@ -1,0 +1,106 @@
+"""Re-run verifications that an authority's outage left unfinished.
+
+A provider that did not answer yields PROVIDER_UNAVAILABLE and an automatic re-run
+when it recovers (the verification-engine issue). This job finds every account whose
+latest result carries PROVIDER_UNAVAILABLE and verifies it again from the elements
+the store holds (decrypted for this purpose only), under the same product policy. An
+authority still down leaves the result as it was — the next run tries again; the
+resilience wrapper's circuit breaker keeps that cheap.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from realname.authorities.protocol import Provider
+from realname.privacy.vault import DataErased, Vault
+from realname.store.models import Account, Cause, Person, VerificationResult
+from realname.store.repositories.people import read_identity
+from realname.verification.policy import PolicyBook
+from realname.verification.users import submit
+
+
+@dataclass(frozen=True)
+class RerunReport:
+    candidates: int
+    completed: int
+    still_unavailable: int
+
+
+def pending_accounts(session: Session, limit: int) -> list[tuple[str, str | None]]:
+    """(account id, product) of accounts whose latest result says an authority was down."""
+    latest = (
+        select(
+            VerificationResult.account_id,
+            func.max(VerificationResult.created_at).label("at"),
+        )
+        .group_by(VerificationResult.account_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(VerificationResult.account_id, VerificationResult.product)
+        .join(
+            latest,
+            (latest.c.account_id == VerificationResult.account_id)
+            & (latest.c.at == VerificationResult.created_at),
+        )
+        .join(Cause, Cause.result_id == VerificationResult.id)
+        .where(Cause.code == "PROVIDER_UNAVAILABLE")
+        .distinct()
+        .order_by(VerificationResult.account_id)
+        .limit(limit)
+    )
+    return [(account_id, product) for account_id, product in rows]
+
+
+async def rerun_unavailable(
+    session_factory: sessionmaker[Session],
+    vault: Vault,
+    provider: Provider,
+    policies: PolicyBook,
+    *,
+    now: datetime,
+    limit: int = 100,
+) -> RerunReport:
+    """Verify again, one transaction each, every account an outage left pending."""
+    with session_factory() as session:
+        pending = pending_accounts(session, limit)
+    completed = still = 0
+    for account_id, product in pending:
+        with session_factory() as session:
+            account = session.get(Account, account_id)
+            if account is None or account.person_id is None:
+                continue
+            person = session.get(Person, account.person_id)
+            if person is None:
+                continue
+            try:
+                identity = read_identity(session, vault, person)
+            except DataErased:
+                continue
+            try:
+                policy = policies.product(product)
+            except KeyError:
+                policy = policies.product(None)
+            outcome = await submit(
+                session,
+                vault,
+                provider,
+                account,
+                name=identity.get("name"),
+                id_number=identity.get("id_number"),
+                phone=identity.get("phone"),
+                bank_card=identity.get("bank_card"),
+                policy=policy,
+                now=now,
+            )
+            session.commit()
+        if "PROVIDER_UNAVAILABLE" in outcome.diagnosis.codes:
+            still += 1
+        else:
+            completed += 1
+    return RerunReport(candidates=len(pending), completed=completed, still_unavailable=still)

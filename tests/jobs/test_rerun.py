@@ -1,0 +1,70 @@
+"""An outage leaves PROVIDER_UNAVAILABLE; once the authority answers, the re-run completes."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from fastapi.testclient import TestClient
+
+from realname.api.app import create_app
+from realname.api.context import AppContext
+from realname.authorities.sandbox import SandboxProvider
+from realname.authorities.sandbox.sms import SandboxSmsGateway
+from realname.config import Settings
+from realname.jobs.rerun import pending_accounts, rerun_unavailable
+from tests.api.test_app import _issue_key
+from tests.api.test_users import FIXTURE, World
+
+
+@pytest.fixture
+def outage(settings: Settings) -> Iterator[tuple[World, AppContext, SandboxProvider]]:
+    scenario = FIXTURE.scenario("carrier-times-out")
+    provider = SandboxProvider.for_scenario(scenario, today=FIXTURE.today_for(scenario))
+    gateway = SandboxSmsGateway(provider.store, provider.world_id)
+    context = AppContext.from_settings(settings, provider=provider, sms=gateway)
+    key = _issue_key(settings, ["users:write", "users:read"])
+    with TestClient(create_app(settings, context), raise_server_exceptions=False) as client:
+        yield World(client, gateway, key), context, provider
+    context.engine.dispose()
+
+
+def test_a_verification_left_by_an_outage_completes_when_the_carrier_is_back(
+    outage: tuple[World, AppContext, SandboxProvider],
+) -> None:
+    world, context, provider = outage
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    first = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    ).json()
+    assert (first["level"], [c["code"] for c in first["causes"]]) == (
+        "L1",
+        ["PROVIDER_UNAVAILABLE"],
+    )
+    with context.session_factory() as session:
+        assert [account for account, _ in pending_accounts(session, 10)] == [user]
+
+    def run() -> tuple[int, int, int]:
+        report = asyncio.run(
+            rerun_unavailable(
+                context.session_factory,
+                context.vault,
+                provider,
+                context.policies,
+                now=datetime.now(UTC),
+            )
+        )
+        return report.candidates, report.completed, report.still_unavailable
+
+    assert run() == (1, 0, 1)  # still down: nothing changes, no mismatch invented
+    provider.faults.clear()
+    assert run() == (1, 1, 0)
+    status = world.client.get(f"/v1/users/{user}/status", headers=world.headers).json()
+    assert (status["level"], status["causes"]) == ("L2", [])
+    with context.session_factory() as session:
+        assert pending_accounts(session, 10) == []
