@@ -86,7 +86,7 @@ async def rerun_unavailable(
                 policy = policies.product(product)
             except KeyError:
                 policy = policies.product(None)
-            outcome = await submit(
+            submitted = await submit(
                 session,
                 vault,
                 provider,
@@ -99,7 +99,7 @@ async def rerun_unavailable(
                 now=now,
             )
             session.commit()
-        if "PROVIDER_UNAVAILABLE" in outcome.diagnosis.codes:
+        if "PROVIDER_UNAVAILABLE" in submitted.outcome.diagnosis.codes:
             still += 1
         else:
             completed += 1

@@ -145,7 +145,7 @@ class ScenarioRunner:
         submit = scenario.submit
         with self.sessions() as session:
             tenant = create_tenant(session, f"scenario {scenario.id}")
-            accounts = self._platform(session, scenario, tenant.id)
+            accounts = seed_platform_accounts(session, self.vault, scenario, tenant.id)
             account = accounts.get(submit.account) if submit.account else None
             if account is None:
                 account = create_account(session, self.vault, tenant.id, submit.phone)
@@ -198,32 +198,33 @@ class ScenarioRunner:
             severities=severities,
         )
 
-    def _platform(self, session: Session, scenario: Scenario, tenant_id: str) -> dict[str, Account]:
-        """Create the platform's accounts of the scenario, with their verified history."""
-        citizens = {citizen.ref: citizen for citizen in scenario.registry.citizens}
-        accounts: dict[str, Account] = {}
-        for spec in scenario.platform.accounts:
-            account = create_account(session, self.vault, tenant_id, spec.phone)
-            accounts[spec.ref] = account
-            if spec.verified is None:
-                continue
-            citizen = citizens[spec.verified.citizen]
-            person = session.get(Person, account.person_id)
-            assert person is not None
-            add_identity_element(session, self.vault, person, "name", citizen.name)
-            add_identity_element(session, self.vault, person, "id_number", citizen.id_number)
-            add_identity_element(session, self.vault, person, "phone", spec.phone)
-            level = Level.parse(spec.verified.level.value)
-            record_result(
-                session,
-                account_id=account.id,
-                level_reached=str(level),
-                level_needed=str(level),
-                bound_phone_index=self.vault.blind_index("phone", spec.phone)
-                if level >= Level.L2
-                else None,
-                product="imported",
-                verified_at=datetime.combine(spec.verified.at, time(12, 0), tzinfo=UTC),
-            )
-        session.flush()
-        return accounts
+
+def seed_platform_accounts(
+    session: Session, vault: Vault, scenario: Scenario, tenant_id: str
+) -> dict[str, Account]:
+    """Create the scenario's ``platform.accounts`` with their verified history."""
+    citizens = {citizen.ref: citizen for citizen in scenario.registry.citizens}
+    accounts: dict[str, Account] = {}
+    for spec in scenario.platform.accounts:
+        account = create_account(session, vault, tenant_id, spec.phone)
+        accounts[spec.ref] = account
+        if spec.verified is None:
+            continue
+        citizen = citizens[spec.verified.citizen]
+        person = session.get(Person, account.person_id)
+        assert person is not None
+        add_identity_element(session, vault, person, "name", citizen.name)
+        add_identity_element(session, vault, person, "id_number", citizen.id_number)
+        add_identity_element(session, vault, person, "phone", spec.phone)
+        level = Level.parse(spec.verified.level.value)
+        record_result(
+            session,
+            account_id=account.id,
+            level_reached=str(level),
+            level_needed=str(level),
+            bound_phone_index=vault.blind_index("phone", spec.phone) if level >= Level.L2 else None,
+            product="imported",
+            verified_at=datetime.combine(spec.verified.at, time(12, 0), tzinfo=UTC),
+        )
+    session.flush()
+    return accounts

@@ -15,9 +15,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from realname.accounts import limits
+from realname.accounts import limits, otp
+from realname.accounts.errors import OtpRateLimited, OtpUndeliverable
 from realname.accounts.possession import possession_proven
 from realname.authorities.protocol import FaceCapture, Provider
+from realname.authorities.sms import SmsGateway
 from realname.errors import NotFound
 from realname.identity import phone as phones
 from realname.privacy.vault import Vault
@@ -40,6 +42,13 @@ CONSENT_PURPOSES = {
     "bank_card": "向发卡行核验银行卡四要素 / verify the bank card with its issuer",
     "face": "人脸活体检测及与公安登记照片比对 / face liveness and comparison",
 }
+
+
+@dataclass(frozen=True)
+class Submitted:
+    outcome: VerificationOutcome
+    #: The SMS code sent to prove holding the submitted phone, when one was sent.
+    phone_challenge: otp.ChallengeStarted | None = None
 
 
 @dataclass(frozen=True)
@@ -93,22 +102,47 @@ async def submit(
     face: FaceCapture | None = None,
     device_id: str | None = None,
     ip: str | None = None,
-) -> VerificationOutcome:
+    sms: SmsGateway | None = None,
+) -> Submitted:
     """Verify the submitted elements for ``account`` under ``policy``.
 
     Attempt limits (DESIGN §9) count failed verifications per ID number, phone,
     device and IP; while one is locked nothing is asked of any authority. An
     authority's outage, missing consent or an unfinished step is not the user's
     failure and is not counted.
+
+    With ``sms`` given, a submitted phone the user has not yet proven to hold gets a
+    code now (what L2 needs, DESIGN §3); the answer carries the challenge, and a
+    number the gateway cannot reach is recorded as such, so the diagnosis can ask
+    the carrier why (suspended, cancelled).
     """
     keys = limits.attempt_keys(
         vault, account.tenant_id, id_number=id_number, phone=phone, device_id=device_id, ip=ip
     )
     lock = limits.locked_until(session, keys, now=now)
     possession = Possession.NOT_ASKED
+    challenge: otp.ChallengeStarted | None = None
     if phone is not None and phones.is_valid(phone):
-        proven = possession_proven(session, vault, account.id, phones.validate(phone))
-        possession = Possession.PROVEN if proven else Possession.PENDING
+        number = phones.validate(phone)
+        possession = Possession.PENDING
+        if possession_proven(session, vault, account.id, number):
+            possession = Possession.PROVEN
+        elif sms is not None and lock is None and policy.level >= Level.L2:
+            try:
+                challenge = await otp.start_challenge(
+                    session,
+                    vault,
+                    sms,
+                    tenant_id=account.tenant_id,
+                    phone=number,
+                    purpose=otp.Purpose.POSSESSION,
+                    account_id=account.id,
+                    now=now,
+                )
+            except OtpUndeliverable:
+                possession = Possession.UNDELIVERABLE
+            except OtpRateLimited:
+                pass  # a code sent moments ago is still valid: answer that one
     raw = RawSubmission(
         name=name,
         id_number=id_number,
@@ -130,7 +164,7 @@ async def submit(
     )
     if lock is None:
         limits.record(session, keys, _attempt_outcome(outcome), now=now)
-    return outcome
+    return Submitted(outcome=outcome, phone_challenge=challenge)
 
 
 #: Causes that are not the user's failing: they do not count toward attempt limits.

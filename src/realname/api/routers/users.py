@@ -164,6 +164,14 @@ class StatusOut(BaseModel):
     verified_at: datetime | None
 
 
+class SubmittedOut(StatusOut):
+    phone_challenge: ChallengeOut | None = Field(
+        default=None,
+        description="An SMS code was sent to the submitted phone: answer it with "
+        "POST /v1/users/{id}/phones/prove, then submit again.",
+    )
+
+
 def _status_out(view: users.StatusView) -> StatusOut:
     return StatusOut.model_validate(view, from_attributes=True)
 
@@ -211,7 +219,7 @@ def give_consents(
     return ConsentsOut(active=sorted(active))
 
 
-@router.post("/{user_id}/verifications", response_model=StatusOut, dependencies=[Write])
+@router.post("/{user_id}/verifications", response_model=SubmittedOut, dependencies=[Write])
 async def submit_identity(
     user_id: str,
     body: IdentityIn,
@@ -221,7 +229,7 @@ async def submit_identity(
     request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
     x_device_id: Annotated[str | None, Header(max_length=128)] = None,
-) -> StatusOut:
+) -> SubmittedOut:
     """Verify name, ID number and, as the product needs, phone or bank card; say why not.
 
     ``X-Device-Id`` (from the borrower's app or page) and the client address feed the
@@ -232,7 +240,7 @@ async def submit_identity(
         policy = context.policies.product(body.product)
     except KeyError:
         raise BadRequest("Unknown product.", field="product") from None
-    await users.submit(
+    submitted = await users.submit(
         session,
         context.vault,
         context.provider,
@@ -246,8 +254,16 @@ async def submit_identity(
         now=_now(),
         device_id=x_device_id,
         ip=request.client.host if request.client else None,
+        sms=context.sms,
     )
-    return _status_out(users.status(session, account, lang))
+    view = _status_out(users.status(session, account, lang))
+    challenge = submitted.phone_challenge
+    return SubmittedOut(
+        **view.model_dump(),
+        phone_challenge=ChallengeOut.model_validate(challenge, from_attributes=True)
+        if challenge
+        else None,
+    )
 
 
 @router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
