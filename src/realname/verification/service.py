@@ -16,6 +16,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from realname.accounts.linking import linked_accounts
 from realname.authorities.protocol import Provider
 from realname.privacy.vault import Vault
 from realname.store.models import Account, Person, VerificationResult
@@ -98,8 +99,9 @@ def load_history(
             best: dict[str, Level] = {}
             for other_id, reached in rows:
                 best[other_id] = max(best.get(other_id, Level.L0), Level.parse(reached))
+            linked = set(linked_accounts(session, account.id))
             others = [
-                OtherAccount(account_id=other_id, level=level)
+                OtherAccount(account_id=other_id, level=level, controlled=other_id in linked)
                 for other_id, level in sorted(best.items())
                 if level >= Level.L1
             ]

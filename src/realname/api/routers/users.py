@@ -10,13 +10,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from realname.accounts import otp
+from realname.accounts import linking, otp
 from realname.accounts import service as accounts
 from realname.accounts.possession import prove_possession
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
+from realname.store.repositories.people import read_account_phone
 from realname.verification import users
 from realname.verification.phone_change import change_phone
 
@@ -136,6 +137,23 @@ class PhoneChangedOut(BaseModel):
     user_id: str
     phone: str = Field(description="The new bound phone, masked")
     stepped_up: bool
+
+
+class LinkChallengeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    other_user_id: str = Field(max_length=64)
+
+
+class LinkIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    other_user_id: str = Field(max_length=64)
+    challenge_id: str = Field(max_length=64)
+    code: str = Field(max_length=16)
+
+
+class LinksOut(BaseModel):
+    user_id: str
+    linked: list[str]
 
 
 class RemedyOut(BaseModel):
@@ -347,3 +365,61 @@ def get_status(
     """The level reached and needed, and every cause in plain words with its remedies."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
     return _status_out(users.status(session, account, lang))
+
+
+@router.post("/{user_id}/links/challenge", response_model=ChallengeOut, dependencies=[Write])
+async def start_link(
+    user_id: str,
+    body: LinkChallengeIn,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+) -> ChallengeOut:
+    """Send a code to the other account's phone: answering it proves control of both."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    other = users.user_account(session, str(principal.tenant_id), body.other_user_id)
+    started = await linking.start_link(
+        session,
+        context.vault,
+        context.sms,
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        other_phone=read_account_phone(session, context.vault, other),
+        now=_now(),
+    )
+    return ChallengeOut.model_validate(started, from_attributes=True)
+
+
+@router.post("/{user_id}/links", response_model=LinksOut, dependencies=[Write])
+def link(
+    user_id: str, body: LinkIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> LinksOut:
+    """Link two accounts of one person (DUPLICATE_ACCOUNT's remedy) once both are proven."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    now = _now()
+    otp.answer_challenge(
+        session,
+        context.vault,
+        tenant_id=account.tenant_id,
+        challenge_id=body.challenge_id,
+        code=body.code,
+        purpose=otp.Purpose.LINK_ACCOUNT,
+        account_id=account.id,
+        now=now,
+    )
+    linking.link_accounts(
+        session,
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        other_account_id=body.other_user_id,
+        challenge_id=body.challenge_id,
+        now=now,
+    )
+    return LinksOut(user_id=account.id, linked=linking.linked_accounts(session, account.id))
+
+
+@router.get("/{user_id}/links", response_model=LinksOut, dependencies=[Read])
+def list_links(user_id: str, session: SessionDep, principal: PrincipalDep) -> LinksOut:
+    """The accounts linked to this one (directly or through others)."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    return LinksOut(user_id=account.id, linked=linking.linked_accounts(session, account.id))
