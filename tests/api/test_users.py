@@ -194,3 +194,20 @@ def test_repeated_failures_lock_further_attempts_without_asking_anyone(world: Wo
     ledger = context.provider.ledger  # type: ignore[attr-defined]
     # Five attempts asked the registry; the locked sixth asked nobody.
     assert ledger.of(Check.ID_TWO_ELEMENT).calls == 5
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_a_withdrawn_consent_stops_the_phone_check(world: World) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    left = world.client.delete(f"/v1/users/{user}/consents/phone", headers=world.headers)
+    assert left.status_code == 200
+    assert left.json() == {"active": ["id"]}
+    body = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    ).json()
+    assert [c["code"] for c in body["causes"]] == ["CONSENT_MISSING"]
+    bad = world.client.delete(f"/v1/users/{user}/consents/dna", headers=world.headers)
+    assert bad.status_code == 422

@@ -25,7 +25,7 @@ from realname.identity import phone as phones
 from realname.privacy.vault import Vault
 from realname.store.models import Account
 from realname.store.repositories.checks import latest_result
-from realname.store.repositories.consents import active_consents, grant_consent
+from realname.store.repositories.consents import active_consents, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
 from realname.verification.catalogue import Language, get_catalogue
 from realname.verification.causes import Cause, CauseCode, Severity
@@ -84,6 +84,14 @@ def give_consents(
             grant_consent(
                 session, kind=kind, purpose=CONSENT_PURPOSES[kind], account_id=account.id, at=now
             )
+    return consents_of(session, account, now)
+
+
+def withdraw_consent(
+    session: Session, account: Account, kind: str, now: datetime
+) -> frozenset[str]:
+    """Withdraw a consent (PIPL Art. 15): later verifications stop using that data."""
+    withdraw_all(session, kind=kind, account_id=account.id, at=now)
     return consents_of(session, account, now)
 
 

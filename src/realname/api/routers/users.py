@@ -237,6 +237,15 @@ def give_consents(
     return ConsentsOut(active=sorted(active))
 
 
+@router.delete("/{user_id}/consents/{kind}", response_model=ConsentsOut, dependencies=[Write])
+def withdraw_consent(
+    user_id: str, kind: ConsentKind, session: SessionDep, principal: PrincipalDep
+) -> ConsentsOut:
+    """Withdraw one consent (PIPL Art. 15); the next verification will not use that data."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, _now())))
+
+
 @router.post("/{user_id}/verifications", response_model=SubmittedOut, dependencies=[Write])
 async def submit_identity(
     user_id: str,
