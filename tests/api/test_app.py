@@ -134,3 +134,18 @@ def test_the_service_uses_the_configured_authorities(
         assert isinstance(composite.provider_for(Check.SIM_SWAP), SandboxProvider)
     finally:
         context.engine.dispose()
+
+
+def test_every_request_body_in_the_openapi_document_has_an_example(client: TestClient) -> None:
+    document = client.get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    missing = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            body = operation.get("requestBody")
+            if body is None:
+                continue
+            ref = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+            if not schemas[ref].get("examples"):
+                missing.append(f"{method.upper()} {path}")
+    assert missing == []

@@ -44,7 +44,12 @@ class ChallengeOut(BaseModel):
 
 
 class SignInVerifyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"phone": "13912345678", "challenge_id": "3f1c…", "code": "123456"}]
+        },
+    )
     phone: str = Field(max_length=32)
     challenge_id: str = Field(max_length=64)
     code: str = Field(max_length=16)
@@ -74,7 +79,12 @@ class ConsentsOut(BaseModel):
 class FaceIn(BaseModel):
     """A camera capture: a JPEG/PNG still, or an animated PNG of a short sequence."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"media_type": "image/jpeg", "content_base64": "/9j/4AAQ…"}]
+        },
+    )
     media_type: Literal["image/jpeg", "image/png"]
     content_base64: str = Field(max_length=8_000_000)
 
@@ -109,12 +119,18 @@ class IdentityIn(BaseModel):
 
 
 class PhoneIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"phone": "18612349999"}]},
+    )
     phone: str = Field(max_length=32)
 
 
 class ProveIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"challenge_id": "3f1c…", "code": "123456"}]},
+    )
     challenge_id: str = Field(max_length=64)
     code: str = Field(max_length=16)
 
@@ -125,7 +141,19 @@ class ProvenOut(BaseModel):
 
 
 class PhoneChangeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "new_phone": "18612349999",
+                    "name": "王小明",
+                    "id_number": "110105199003071239",
+                    "bank_card": "6222020200112230004",
+                }
+            ]
+        },
+    )
     new_phone: str = Field(max_length=32)
     name: str | None = Field(default=None, max_length=64)
     id_number: str | None = Field(default=None, max_length=32)
@@ -140,12 +168,20 @@ class PhoneChangedOut(BaseModel):
 
 
 class LinkChallengeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"other_user_id": "5b0e…"}]},
+    )
     other_user_id: str = Field(max_length=64)
 
 
 class LinkIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [{"other_user_id": "5b0e…", "challenge_id": "3f1c…", "code": "123456"}]
+        },
+    )
     other_user_id: str = Field(max_length=64)
     challenge_id: str = Field(max_length=64)
     code: str = Field(max_length=16)
