@@ -205,3 +205,10 @@ def test_status_explains_a_user_and_jobs_rerun_runs(var_dir: Path) -> None:
     rerun = runner.invoke(app, ["jobs", "rerun-unavailable"])
     assert rerun.exit_code == 0, rerun.output
     assert "0 pending" in rerun.stdout
+
+
+def test_jobs_webhooks_dispatches_once(var_dir: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["jobs", "webhooks"])
+    assert result.exit_code == 0, result.output
+    assert "DispatchReport" in result.stdout

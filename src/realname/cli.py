@@ -338,6 +338,23 @@ def jobs_rerun_unavailable(
     )
 
 
+@jobs_app.command("webhooks")
+def jobs_webhooks(
+    forever: Annotated[
+        bool, typer.Option("--forever", help="Keep dispatching until interrupted.")
+    ] = False,
+) -> None:
+    """Send the webhook deliveries that are due (once, or continuously with --forever).
+
+    The API process dispatches by itself; this is for workers on other hosts.
+    """
+    from realname.webhooks.dispatcher import run
+
+    report = run(get_settings(), once=not forever)
+    if report is not None:
+        console.print(report)
+
+
 @tenants_app.command("create")
 def tenants_create(
     name: Annotated[str, typer.Argument(help="The tenant's display name.")],

@@ -11,11 +11,12 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 
 from realname import __version__
-from realname.api import problems
+from realname.api import idempotency, problems
 from realname.api.context import AppContext
-from realname.api.routers import health, identity, tenants, users
+from realname.api.routers import health, identity, tenants, users, webhooks
 from realname.config import Settings, get_settings
 from realname.logs import request_id_var
+from realname.webhooks.dispatcher import install_dispatcher
 
 logger = logging.getLogger("realname.api")
 
@@ -35,6 +36,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     )
     app.state.context = context
     problems.install(app)
+    # Installed before request_ids, so it runs inside it: replays get request ids too.
+    idempotency.install(app)
 
     @app.middleware("http")
     async def request_ids(
@@ -65,6 +68,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(tenants.router)
     app.include_router(identity.router)
     app.include_router(users.router)
+    app.include_router(webhooks.router)
+    install_dispatcher(app)
     return app
 
 

@@ -55,7 +55,7 @@ def get_vault(context: ContextDep) -> Vault:
 VaultDep = Annotated[Vault, Depends(get_vault)]
 
 
-def _presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
+def presented_key(authorization: str | None, x_api_key: str | None) -> str | None:
     if x_api_key:
         return x_api_key.strip()
     if authorization:
@@ -71,7 +71,7 @@ def get_principal(
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> ApiKeyPrincipal:
     """The tenant API key behind the request; 401 problem when missing or wrong."""
-    presented = _presented_key(authorization, x_api_key)
+    presented = presented_key(authorization, x_api_key)
     if presented is None:
         raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
     principal = authenticate_api_key(session, presented)

@@ -506,3 +506,139 @@ class PhoneBinding(Base):
 
 
 __all__ += ["PhoneBinding"]
+
+
+# --- idempotency keys and webhooks (realname.api.idempotency, realname.webhooks; 0005) -
+
+#: Lifecycle of an idempotency key: the first request is running, or its answer is kept.
+IDEMPOTENCY_STATUSES = ("in_progress", "completed")
+#: Lifecycle of a webhook delivery (realname.webhooks.outbox).
+WEBHOOK_DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+
+
+class IdempotencyKey(Base):
+    """The first answer to a POST that carried ``Idempotency-Key``, kept for 24 hours.
+
+    draft-ietf-httpapi-idempotency-key-header: a retry with the same key and the same
+    request gets this answer again instead of running the request twice. The request
+    itself is kept only as ``fingerprint`` (SHA-256 over method, path, query and the
+    SHA-256 of the body), never its body. The answer's body is kept AES-256-GCM
+    encrypted (see :mod:`realname.api.idempotency`): some answers carry a secret shown
+    once, such as a session token or a webhook signing secret.
+    """
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (CheckConstraint(_in("status", IDEMPOTENCY_STATUSES), name="status"),)
+
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True
+    )
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    status: Mapped[str] = mapped_column(String(16), default="in_progress")
+    response_status: Mapped[int | None] = mapped_column(Integer, default=None)
+    response_headers: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    response_body: Mapped[bytes | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: While ``in_progress``: when a crashed first request stops blocking retries.
+    locked_until: Mapped[datetime | None] = mapped_column(default=None)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class WebhookEndpoint(Base):
+    """A tenant's HTTPS endpoint subscribed to events (DESIGN §2, platform engineers).
+
+    ``secret_ciphertext`` is the Standard Webhooks signing secret, AES-256-GCM
+    encrypted (see :mod:`realname.webhooks.secrets`): the dispatcher must be able to
+    sign, so a one-way hash will not do. Deleting an endpoint keeps the row for its
+    delivery log but destroys the secret.
+    """
+
+    __tablename__ = "webhook_endpoints"
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(default=list)
+    secret_ciphertext: Mapped[bytes | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint (transactional outbox), and where its delivery stands.
+
+    Written in the transaction that changed the state it reports; ``payload`` is the
+    exact JSON body that is signed and sent on every attempt. It holds ids, levels and
+    cause codes only — never personal data.
+    """
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_in("status", WEBHOOK_DELIVERY_STATUSES), name="status"),
+        CheckConstraint("attempt_count >= 0", name="attempt_count_non_negative"),
+        Index("ix_webhook_deliveries_status_next", "status", "next_attempt_at"),
+        Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    endpoint_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    #: The event's id: the payload's ``id`` and the ``webhook-id`` header.
+    event_id: Mapped[str] = mapped_column(String(ID_LENGTH))
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    attempts: Mapped[list[WebhookAttempt]] = relationship(
+        back_populates="delivery",
+        cascade="all, delete-orphan",
+        passive_deletes=True,
+        order_by="WebhookAttempt.attempt",
+    )
+
+
+class WebhookAttempt(Base):
+    """One HTTP attempt of a delivery: the status code or error class, and the latency.
+
+    The receiver's response body is never read into the log: it is someone else's
+    data, and it could echo anything.
+    """
+
+    __tablename__ = "webhook_attempts"
+    __table_args__ = (CheckConstraint("latency_ms >= 0", name="latency_ms_non_negative"),)
+
+    delivery_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("webhook_deliveries.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    attempt: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: The exception class when no HTTP answer came (``ConnectError``, ``ReadTimeout``).
+    error: Mapped[str | None] = mapped_column(String(64), default=None)
+    latency_ms: Mapped[int] = mapped_column(Integer, default=0)
+    succeeded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    delivery: Mapped[WebhookDelivery] = relationship(back_populates="attempts")
+
+
+__all__ += [
+    "IDEMPOTENCY_STATUSES",
+    "WEBHOOK_DELIVERY_STATUSES",
+    "IdempotencyKey",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+]

@@ -21,7 +21,12 @@ from realname.authorities.protocol import Provider
 from realname.privacy.vault import Vault
 from realname.store.models import Account, Person, VerificationResult
 from realname.store.repositories import audit
-from realname.store.repositories.checks import CauseRecord, record_check, record_result
+from realname.store.repositories.checks import (
+    CauseRecord,
+    latest_result,
+    record_check,
+    record_result,
+)
 from realname.store.repositories.people import add_identity_element, find_people_by_element
 from realname.verification.diagnosis import Diagnosis, accepted_name, diagnose
 from realname.verification.evidence import (
@@ -36,6 +41,7 @@ from realname.verification.intake import RawSubmission, prepare
 from realname.verification.levels import Level
 from realname.verification.orchestrator import CheckRecord, gather_evidence
 from realname.verification.policy import ProductPolicy
+from realname.webhooks.outbox import enqueue_status_changed
 
 #: Account status while a re-issued number locks sensitive actions (DESIGN §4).
 LOCKED_RECYCLED = "locked_recycled"
@@ -185,6 +191,7 @@ async def verify(
     )
     evidence, records = await gather_evidence(evidence, provider)
     diagnosis = diagnose(evidence, now=now)
+    previous = latest_result(session, account.id)
 
     person = session.get(Person, account.person_id) if account.person_id else None
     if person is not None:
@@ -211,6 +218,21 @@ async def verify(
     elif account.status == LOCKED_RECYCLED and diagnosis.level >= Level.L2:
         # The owner re-verified through a channel they hold: sensitive actions reopen.
         account.status = "active"
+    previous_codes = [cause.code for cause in previous.causes] if previous else None
+    if previous is None or (previous.level_reached, previous_codes) != (
+        str(diagnosis.level),
+        diagnosis.codes,
+    ):
+        # Outbox: the deliveries commit with the result, or not at all.
+        enqueue_status_changed(
+            session,
+            account.tenant_id,
+            account.id,
+            str(diagnosis.level),
+            str(diagnosis.needed),
+            diagnosis.codes,
+            previous.level_reached if previous else None,
+        )
     audit.append(
         session,
         "system:verification",
