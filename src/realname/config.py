@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     require_keys: bool = False
     #: Log level for the JSON logs.
     log_level: str = "INFO"
+    #: Seconds between the API process's re-runs of verifications an outage left
+    #: pending; 0 turns the loop off (run ``realname jobs rerun-unavailable`` from one
+    #: worker instead when several API processes share a database).
+    rerun_interval_seconds: float = Field(default=60.0, ge=0)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -211,3 +211,20 @@ def test_a_withdrawn_consent_stops_the_phone_check(world: World) -> None:
     assert [c["code"] for c in body["causes"]] == ["CONSENT_MISSING"]
     bad = world.client.delete(f"/v1/users/{user}/consents/dna", headers=world.headers)
     assert bad.status_code == 422
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_a_developer_reads_the_sandbox_sms_inbox(world: World, settings: Settings) -> None:
+    world.client.post("/v1/users/sign-in", json={"phone": "13912345678"}, headers=world.headers)
+    sandbox_key = {"Authorization": f"Bearer {_issue_key(settings, ['sandbox:read'])}"}
+    inbox = world.client.post(
+        "/v1/sandbox/sms/inbox", json={"phone": "139 1234 5678"}, headers=sandbox_key
+    )
+    assert inbox.status_code == 200
+    [message] = inbox.json()["messages"]
+    assert re.search(r"\d{6}", message["text"])
+    assert message["delivered"] is True
+    denied = world.client.post(
+        "/v1/sandbox/sms/inbox", json={"phone": "13912345678"}, headers=world.headers
+    )
+    assert denied.status_code == 403

@@ -68,3 +68,34 @@ def test_a_verification_left_by_an_outage_completes_when_the_carrier_is_back(
     assert (status["level"], status["causes"]) == ("L2", [])
     with context.session_factory() as session:
         assert pending_accounts(session, 10) == []
+
+
+def test_the_api_process_re_runs_by_itself_when_the_authority_recovers(
+    settings: Settings,
+) -> None:
+    import time
+
+    quick = settings.model_copy(update={"rerun_interval_seconds": 0.05})
+    scenario = FIXTURE.scenario("carrier-times-out")
+    provider = SandboxProvider.for_scenario(scenario, today=FIXTURE.today_for(scenario))
+    gateway = SandboxSmsGateway(provider.store, provider.world_id)
+    context = AppContext.from_settings(quick, provider=provider, sms=gateway)
+    key = _issue_key(quick, ["users:write", "users:read"])
+    with TestClient(create_app(quick, context), raise_server_exceptions=False) as client:
+        world = World(client, gateway, key)
+        user = world.sign_in("13912345678")
+        world.consent(user, ["id", "phone"])
+        first = client.post(
+            f"/v1/users/{user}/verifications",
+            json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+            headers=world.headers,
+        ).json()
+        assert first["level"] == "L1"
+        provider.faults.clear()
+        deadline = time.monotonic() + 10
+        level = first["level"]
+        while level != "L2" and time.monotonic() < deadline:
+            time.sleep(0.05)
+            level = client.get(f"/v1/users/{user}/status", headers=world.headers).json()["level"]
+        assert level == "L2"
+    context.engine.dispose()

@@ -10,11 +10,17 @@ resilience wrapper's circuit breaker keeps that cheap.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any, cast
 
+import anyio
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.applications import Starlette
 
 from realname.authorities.protocol import Provider
 from realname.privacy.vault import DataErased, Vault
@@ -104,3 +110,44 @@ async def rerun_unavailable(
         else:
             completed += 1
     return RerunReport(candidates=len(pending), completed=completed, still_unavailable=still)
+
+
+logger = logging.getLogger(__name__)
+
+
+async def rerun_forever(context: Any, interval: float, limit: int = 20) -> None:
+    """Every ``interval`` seconds, re-run what outages left pending (first pass after one)."""
+    while True:
+        await anyio.sleep(interval)
+        try:
+            await rerun_unavailable(
+                context.session_factory,
+                context.vault,
+                context.provider,
+                context.policies,
+                now=datetime.now(UTC),
+                limit=limit,
+            )
+        except Exception as exc:
+            logger.warning("re-run pass failed", extra={"exc_type": type(exc).__name__})
+
+
+def install_rerun_loop(app: Starlette, *, interval: float) -> None:
+    """Run :func:`rerun_forever` for the lifetime of ``app`` (``interval`` 0: not at all)."""
+    if interval <= 0:
+        return
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(application: Starlette) -> AsyncIterator[Any]:
+        async with (
+            cast(AbstractAsyncContextManager[Any], inner(application)) as state,
+            anyio.create_task_group() as group,
+        ):
+            group.start_soon(rerun_forever, application.state.context, interval)
+            try:
+                yield state
+            finally:
+                group.cancel_scope.cancel()
+
+    app.router.lifespan_context = lifespan
