@@ -228,3 +228,21 @@ def test_a_developer_reads_the_sandbox_sms_inbox(world: World, settings: Setting
         "/v1/sandbox/sms/inbox", json={"phone": "13912345678"}, headers=world.headers
     )
     assert denied.status_code == 403
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_resubmitting_the_same_elements_stores_nothing_new(world: World) -> None:
+    from sqlalchemy import func, select
+
+    from realname.store.models import IdentityElement
+
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    context: AppContext = world.client.app.state.context  # type: ignore[attr-defined]
+    submission = {"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"}
+    counts = []
+    for _ in range(2):
+        world.client.post(f"/v1/users/{user}/verifications", json=submission, headers=world.headers)
+        with context.session_factory() as session:
+            counts.append(session.scalar(select(func.count()).select_from(IdentityElement)))
+    assert counts[0] == counts[1] == 3

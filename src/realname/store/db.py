@@ -94,7 +94,11 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN")
+        # IMMEDIATE takes the write lock at BEGIN, so concurrent transactions wait
+        # (busy_timeout) instead of failing at their first write with
+        # SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite
+        # allows one writer at a time anyway; PostgreSQL is the store for concurrency.
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:

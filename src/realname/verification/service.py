@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from realname.accounts.linking import linked_accounts
 from realname.authorities.protocol import Provider
 from realname.privacy.vault import Vault
-from realname.store.models import Account, Person, VerificationResult
+from realname.store.models import Account, IdentityElement, Person, VerificationResult
 from realname.store.repositories import audit
 from realname.store.repositories.checks import (
     CauseRecord,
@@ -27,7 +27,13 @@ from realname.store.repositories.checks import (
     record_check,
     record_result,
 )
-from realname.store.repositories.people import add_identity_element, find_people_by_element
+from realname.store.repositories.people import (
+    add_identity_element,
+    canonical_value,
+    current_elements,
+    find_people_by_element,
+    read_element,
+)
 from realname.verification.diagnosis import Diagnosis, accepted_name, diagnose
 from realname.verification.evidence import (
     Evidence,
@@ -123,9 +129,22 @@ def _store_elements(
         "phone": submission.phone,
         "bank_card": submission.bank_card,
     }
+    current = {element.kind: element for element in current_elements(session, person)}
     for kind, value in values.items():
-        if value is not None:
-            add_identity_element(session, vault, person, kind, value)
+        if value is None or _unchanged(vault, person, current.get(kind), kind, value):
+            continue
+        add_identity_element(session, vault, person, kind, value)
+
+
+def _unchanged(
+    vault: Vault, person: Person, element: IdentityElement | None, kind: str, value: str
+) -> bool:
+    """The person's current element of ``kind`` already holds ``value``: nothing to write."""
+    if element is None:
+        return False
+    if element.blind_index is not None:
+        return element.blind_index == vault.blind_index(kind, canonical_value(kind, value))
+    return read_element(vault, person, element) == canonical_value(kind, value)
 
 
 def _record_checks(session: Session, account: Account, records: list[CheckRecord]) -> None:
@@ -175,12 +194,22 @@ async def verify(
 
     ``locked_until`` is an attempt-limit lock in force (ATTEMPTS_LOCKED): nothing is
     asked of any authority, and the result says until when.
+
+    The session's transaction is committed after the history is read and before the
+    authorities are asked: no connection, lock or snapshot is held for the seconds
+    they may take (with many flows in flight that would exhaust the pool and, on
+    SQLite, block every writer). What is written afterwards is the caller's to commit.
     """
     today = now.date()
     submission, local_errors = prepare(raw, today)
     history = load_history(session, vault, account, submission)
     if locked_until is not None:
         history = dataclasses.replace(history, locked_until=locked_until)
+    previous = latest_result(session, account.id)
+    previous_state = (
+        (previous.level_reached, [cause.code for cause in previous.causes]) if previous else None
+    )
+    session.commit()
     evidence = Evidence(
         policy=policy,
         today=today,
@@ -191,7 +220,6 @@ async def verify(
     )
     evidence, records = await gather_evidence(evidence, provider)
     diagnosis = diagnose(evidence, now=now)
-    previous = latest_result(session, account.id)
 
     person = session.get(Person, account.person_id) if account.person_id else None
     if person is not None:
@@ -218,11 +246,7 @@ async def verify(
     elif account.status == LOCKED_RECYCLED and diagnosis.level >= Level.L2:
         # The owner re-verified through a channel they hold: sensitive actions reopen.
         account.status = "active"
-    previous_codes = [cause.code for cause in previous.causes] if previous else None
-    if previous is None or (previous.level_reached, previous_codes) != (
-        str(diagnosis.level),
-        diagnosis.codes,
-    ):
+    if previous_state != (str(diagnosis.level), diagnosis.codes):
         # Outbox: the deliveries commit with the result, or not at all.
         enqueue_status_changed(
             session,
@@ -231,7 +255,7 @@ async def verify(
             str(diagnosis.level),
             str(diagnosis.needed),
             diagnosis.codes,
-            previous.level_reached if previous else None,
+            previous_state[0] if previous_state else None,
         )
     audit.append(
         session,
