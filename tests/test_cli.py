@@ -212,3 +212,18 @@ def test_jobs_webhooks_dispatches_once(var_dir: Path) -> None:
     result = runner.invoke(app, ["jobs", "webhooks"])
     assert result.exit_code == 0, result.output
     assert "DispatchReport" in result.stdout
+
+
+def test_sandbox_people_lists_citizens_to_try(var_dir: Path) -> None:
+    from realname.identity import id_number
+
+    db = var_dir / "sb.db"
+    generated = runner.invoke(
+        app, ["sandbox", "generate", "--citizens", "50", "--seed", "3", "--db", str(db)]
+    )
+    assert generated.exit_code == 0, generated.output
+    listed = runner.invoke(app, ["sandbox", "people", "-n", "3", "--db", str(db)])
+    assert listed.exit_code == 0, listed.output
+    numbers = re.findall(r"\b\d{17}[\dX]\b", listed.stdout)
+    assert numbers
+    assert all(id_number.is_valid(n) for n in numbers)

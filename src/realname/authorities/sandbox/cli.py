@@ -122,6 +122,37 @@ def worlds(db: DbOption = None) -> None:
         console.print(_worlds_table(store))
 
 
+@sandbox_app.command("people")
+def people(
+    world: Annotated[str, typer.Option(help="The world to list.")] = "generated",
+    count: Annotated[int, typer.Option("-n", min=1, max=500, help="How many.")] = 10,
+    db: DbOption = None,
+) -> None:
+    """Synthetic citizens of a world with their phones and cards, to try the service with.
+
+    These people are invented by the generator, so they are shown in full: the
+    sandbox's ground truth, which the verification engine itself never reads.
+    """
+    with SandboxStore(db or default_db_path()) as store:
+        rows = store.query(
+            "SELECT c.name, c.id_number, p.number, p.status, p.owner_id = c.id, b.number, b.status"
+            " FROM citizens c JOIN worlds w ON w.id = c.world_id"
+            " LEFT JOIN phones p ON p.world_id = c.world_id AND p.holder_id = c.id"
+            " LEFT JOIN bank_cards b ON b.world_id = c.world_id AND b.owner_id = c.id"
+            " WHERE w.name = ? ORDER BY c.id LIMIT ?",
+            (world, count),
+        )
+    table = Table("name", "ID number", "phone (status, registered to them?)", "bank card (status)")
+    for name, id_number, phone, status, own, card, card_status in rows:
+        table.add_row(
+            str(name),
+            str(id_number),
+            f"{phone} ({status}, {'yes' if own else 'no'})" if phone else "-",
+            f"{card} ({card_status})" if card else "-",
+        )
+    console.print(table)
+
+
 @sandbox_app.command("serve")
 def serve(
     secret_id: Annotated[
