@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
@@ -23,24 +24,35 @@ def get_context(request: Request) -> AppContext:
 ContextDep = Annotated[AppContext, Depends(get_context)]
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    """One session per request, committed when the handler returns without error.
+@contextmanager
+def transaction(session: Session) -> Iterator[Session]:
+    """End the session's transaction with the block: commit, or roll back on error.
 
     A :class:`~realname.accounts.errors.RecordedRefusal` (a wrong SMS code, an
     undeliverable message) is committed too: the refusal itself is state — the
     attempt counter that locks a code after five wrong answers.
+
+    Async handlers wrap their body in it. They run on the event loop, and a
+    transaction left open across an ``await`` (such as the step from the handler to
+    the dependency's teardown) can hold SQLite's write lock while another request on
+    the same loop waits for it — blocking the very loop that would release it.
     """
-    with context.session_factory() as session:
-        try:
-            yield session
-        except BaseException as error:
-            if isinstance(error, RecordedRefusal):
-                session.commit()
-            else:
-                session.rollback()
-            raise
-        else:
+    try:
+        yield session
+    except BaseException as error:
+        if isinstance(error, RecordedRefusal):
             session.commit()
+        else:
+            session.rollback()
+        raise
+    else:
+        session.commit()
+
+
+def get_session(context: ContextDep) -> Iterator[Session]:
+    """One session per request, its transaction ended when the handler returns."""
+    with context.session_factory() as session, transaction(session):
+        yield session
 
 
 # "function" scope: commit before the response is sent, so a client that gets
@@ -75,6 +87,9 @@ def get_principal(
     if presented is None:
         raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
     principal = authenticate_api_key(session, presented)
+    # End the transaction here: between this dependency (a worker thread) and the
+    # handler lies an await, and no transaction may stay open across one.
+    session.commit()
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal

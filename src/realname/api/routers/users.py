@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
 from realname.accounts.possession import prove_possession
-from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
@@ -235,10 +235,11 @@ async def start_sign_in(
     body: SignInIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
 ) -> ChallengeOut:
     """Send a 6-digit SMS code; the answer is the same whether or not the phone has an account."""
-    started = await accounts.start_signup_or_login(
-        session, context.vault, context.sms, str(principal.tenant_id), body.phone, now=_now()
-    )
-    return ChallengeOut.model_validate(started, from_attributes=True)
+    with transaction(session):
+        started = await accounts.start_signup_or_login(
+            session, context.vault, context.sms, str(principal.tenant_id), body.phone, now=_now()
+        )
+        return ChallengeOut.model_validate(started, from_attributes=True)
 
 
 @router.post("/sign-in/verify", response_model=SignedInOut, dependencies=[Write])
@@ -298,35 +299,36 @@ async def submit_identity(
     ``X-Device-Id`` (from the borrower's app or page) and the client address feed the
     attempt limits; they are kept only as keyed hashes.
     """
-    account = users.user_account(session, str(principal.tenant_id), user_id)
-    try:
-        policy = context.policies.product(body.product)
-    except KeyError:
-        raise BadRequest("Unknown product.", field="product") from None
-    submitted = await users.submit(
-        session,
-        context.vault,
-        context.provider,
-        account,
-        name=body.name,
-        id_number=body.id_number,
-        phone=body.phone,
-        bank_card=body.bank_card,
-        face=body.face.capture() if body.face else None,
-        policy=policy,
-        now=_now(),
-        device_id=x_device_id,
-        ip=request.client.host if request.client else None,
-        sms=context.sms,
-    )
-    view = _status_out(users.status(session, account, lang))
-    challenge = submitted.phone_challenge
-    return SubmittedOut(
-        **view.model_dump(),
-        phone_challenge=ChallengeOut.model_validate(challenge, from_attributes=True)
-        if challenge
-        else None,
-    )
+    with transaction(session):
+        account = users.user_account(session, str(principal.tenant_id), user_id)
+        try:
+            policy = context.policies.product(body.product)
+        except KeyError:
+            raise BadRequest("Unknown product.", field="product") from None
+        submitted = await users.submit(
+            session,
+            context.vault,
+            context.provider,
+            account,
+            name=body.name,
+            id_number=body.id_number,
+            phone=body.phone,
+            bank_card=body.bank_card,
+            face=body.face.capture() if body.face else None,
+            policy=policy,
+            now=_now(),
+            device_id=x_device_id,
+            ip=request.client.host if request.client else None,
+            sms=context.sms,
+        )
+        view = _status_out(users.status(session, account, lang))
+        challenge = submitted.phone_challenge
+        return SubmittedOut(
+            **view.model_dump(),
+            phone_challenge=ChallengeOut.model_validate(challenge, from_attributes=True)
+            if challenge
+            else None,
+        )
 
 
 @router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
@@ -334,18 +336,19 @@ async def start_phone_proof(
     user_id: str, body: PhoneIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
 ) -> ChallengeOut:
     """Send an SMS code to a phone the user wants to use (a new number, a card's phone)."""
-    account = users.user_account(session, str(principal.tenant_id), user_id)
-    started = await otp.start_challenge(
-        session,
-        context.vault,
-        context.sms,
-        tenant_id=account.tenant_id,
-        phone=phones.validate(body.phone),
-        purpose=otp.Purpose.POSSESSION,
-        account_id=account.id,
-        now=_now(),
-    )
-    return ChallengeOut.model_validate(started, from_attributes=True)
+    with transaction(session):
+        account = users.user_account(session, str(principal.tenant_id), user_id)
+        started = await otp.start_challenge(
+            session,
+            context.vault,
+            context.sms,
+            tenant_id=account.tenant_id,
+            phone=phones.validate(body.phone),
+            purpose=otp.Purpose.POSSESSION,
+            account_id=account.id,
+            now=_now(),
+        )
+        return ChallengeOut.model_validate(started, from_attributes=True)
 
 
 @router.post("/{user_id}/phones/prove", response_model=ProvenOut, dependencies=[Write])
@@ -379,25 +382,26 @@ async def change_bound_phone(
     A 403 ``STEP_UP_REQUIRED`` problem lists the ``factors`` still needed and the
     ``causes`` that stood in the way.
     """
-    account = users.user_account(session, str(principal.tenant_id), user_id)
-    now = _now()
-    changed = await change_phone(
-        session,
-        context.vault,
-        context.provider,
-        account,
-        new_phone=body.new_phone,
-        name=body.name,
-        id_number=body.id_number,
-        bank_card=body.bank_card,
-        face=body.face.capture() if body.face else None,
-        consent=users.consents_of(session, account, now),
-        policy=context.policies.product("phone_change"),
-        now=now,
-    )
-    return PhoneChangedOut(
-        user_id=changed.account_id, phone=changed.masked_phone, stepped_up=changed.stepped_up
-    )
+    with transaction(session):
+        account = users.user_account(session, str(principal.tenant_id), user_id)
+        now = _now()
+        changed = await change_phone(
+            session,
+            context.vault,
+            context.provider,
+            account,
+            new_phone=body.new_phone,
+            name=body.name,
+            id_number=body.id_number,
+            bank_card=body.bank_card,
+            face=body.face.capture() if body.face else None,
+            consent=users.consents_of(session, account, now),
+            policy=context.policies.product("phone_change"),
+            now=now,
+        )
+        return PhoneChangedOut(
+            user_id=changed.account_id, phone=changed.masked_phone, stepped_up=changed.stepped_up
+        )
 
 
 @router.get("/{user_id}/status", response_model=StatusOut, dependencies=[Read])
@@ -421,18 +425,19 @@ async def start_link(
     principal: PrincipalDep,
 ) -> ChallengeOut:
     """Send a code to the other account's phone: answering it proves control of both."""
-    account = users.user_account(session, str(principal.tenant_id), user_id)
-    other = users.user_account(session, str(principal.tenant_id), body.other_user_id)
-    started = await linking.start_link(
-        session,
-        context.vault,
-        context.sms,
-        tenant_id=account.tenant_id,
-        account_id=account.id,
-        other_phone=read_account_phone(session, context.vault, other),
-        now=_now(),
-    )
-    return ChallengeOut.model_validate(started, from_attributes=True)
+    with transaction(session):
+        account = users.user_account(session, str(principal.tenant_id), user_id)
+        other = users.user_account(session, str(principal.tenant_id), body.other_user_id)
+        started = await linking.start_link(
+            session,
+            context.vault,
+            context.sms,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            other_phone=read_account_phone(session, context.vault, other),
+            now=_now(),
+        )
+        return ChallengeOut.model_validate(started, from_attributes=True)
 
 
 @router.post("/{user_id}/links", response_model=LinksOut, dependencies=[Write])

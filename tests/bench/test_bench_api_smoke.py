@@ -1,0 +1,45 @@
+"""bench/bench_api.py runs end to end on tiny numbers, so that it cannot rot unseen."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench import bench_api
+
+TINY = [
+    "--citizens", "200",
+    "--requests", "8",
+    "--sequential", "4",
+    "--concurrency", "2",
+    "--levels", "2",
+    "--latency-ms", "5",
+    "--rounds", "2",
+    "--seconds", "5",
+]  # fmt: skip
+
+
+def test_both_steps_run_and_report_both_goals(capsys: pytest.CaptureFixture[str]) -> None:
+    results = bench_api.run(bench_api.parse_args(TINY))
+
+    http = results.http
+    assert http.bare.ok == http.bare.done == 8
+    assert http.bare_sequential.ok == 4
+    # One at a time nothing contends: every fresh user reaches L2 through the API.
+    assert http.realname_sequential.ok == http.realname_sequential.done == 4
+    assert http.realname.done == 8  # answered, or failed by the server: none lost
+    [level] = results.levels
+    assert level.flows == 2
+    assert level.api.done == 4
+    # The engine alone verifies every chosen citizen, in the planner's two round trips.
+    assert level.engine.ok == level.engine.done == 4
+    assert level.rounds == bench_api.CRITICAL_ROUNDS
+    out = capsys.readouterr().out
+    assert "GOAL 1" in out
+    assert "GOAL 2" in out
+
+
+def test_out_of_range_arguments_are_refused() -> None:
+    with pytest.raises(SystemExit):
+        bench_api.parse_args(["--levels", "0"])
+    with pytest.raises(SystemExit):
+        bench_api.parse_args(["--seconds", "1000"])
