@@ -17,6 +17,7 @@ from realname.api.routers import health, identity, sandbox, tenants, users, webh
 from realname.config import Settings, get_settings
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
+from realname.web import pages
 from realname.webhooks.dispatcher import install_dispatcher
 
 logger = logging.getLogger("realname.api")
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(users.router)
     app.include_router(webhooks.router)
     app.include_router(sandbox.router)
+    pages.install(app)
     install_dispatcher(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)
     return app

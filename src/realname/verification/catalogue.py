@@ -103,6 +103,11 @@ class Catalogue:
             text=entry["text"][language].format_map(values),
         )
 
+    def help(self, code: CauseCode, language: Language) -> str:
+        """What the cause means in general, for the help page of ``code``."""
+        text: str = self.causes[code.value]["help"][language]
+        return text
+
     def explain(self, cause: Cause, language: Language) -> Explanation:
         entry = self.causes[cause.code.value]
         values = self._placeholders(cause.params, language)
@@ -141,8 +146,9 @@ def parse_catalogue(text: str) -> Catalogue:
     for code, entry in causes.items():
         Severity(entry["severity"])
         for language in LANGUAGES:
-            if not entry["title"].get(language) or not entry["message"].get(language):
-                raise CatalogueError(f"{code} lacks its {language} title or message")
+            for part in ("title", "message", "help"):
+                if not entry.get(part, {}).get(language):
+                    raise CatalogueError(f"{code} lacks its {language} {part}")
         for remedy_id in entry["remedies"]:
             if remedy_id not in remedies:
                 raise CatalogueError(f"{code} names an unknown remedy {remedy_id}")
@@ -152,6 +158,9 @@ def parse_catalogue(text: str) -> Catalogue:
         for language in LANGUAGES:
             if not remedy["label"].get(language) or not remedy["text"].get(language):
                 raise CatalogueError(f"remedy {remedy_id} lacks its {language} words")
+            if "{" in remedy["text"][language]:
+                # Remedies also appear on help pages, where no cause parameters exist.
+                raise CatalogueError(f"remedy {remedy_id} must not use placeholders")
     return Catalogue(causes=causes, remedies=remedies, vocabulary=data.get("vocabulary", {}))
 
 
