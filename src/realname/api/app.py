@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request, Response
 from realname import __version__
 from realname.api import idempotency, problems
 from realname.api.context import AppContext
-from realname.api.routers import health, identity, sandbox, tenants, users, webhooks
+from realname.api.routers import credit, health, identity, sandbox, tenants, users, webhooks
 from realname.config import Settings, get_settings
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(users.router)
     app.include_router(webhooks.router)
     app.include_router(sandbox.router)
+    app.include_router(credit.router)
     pages.install(app)
     install_dispatcher(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)

@@ -642,3 +642,138 @@ __all__ += [
     "WebhookDelivery",
     "WebhookEndpoint",
 ]
+
+
+# --- Reusable verification (DESIGN §7): trust registry, status lists, ledger ---------------
+# Appended as its own section because models.py is append-only while several changes land.
+from sqlalchemy import BigInteger  # noqa: E402 - see the comment above
+
+#: Roles an institution can hold in the trust registry.
+INSTITUTION_ROLES = ("issuer", "verifier", "witness")
+#: Why a credential was revoked (realname.credentials.status_list.RevokeReason).
+REVOKE_REASONS = ("erasure", "phone_reissued", "fraud")
+#: Ledger event types (realname.credentials.events.EventType).
+LEDGER_EVENT_TYPES = ("issued", "revoked")
+DID_LENGTH = 255
+
+
+class TrustedInstitution(Base):
+    """An institution of the trust registry, by DID (did:web or Ed25519 did:key)."""
+
+    __tablename__ = "trusted_institutions"
+
+    did: Mapped[str] = mapped_column(String(DID_LENGTH), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    #: A subset of :data:`INSTITUTION_ROLES`.
+    roles: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class InstitutionKey(Base):
+    """One Ed25519 public key of an institution, valid on ``[valid_from, valid_until)``.
+
+    Rotation closes the old key's interval instead of deleting it, so credentials
+    issued while it was valid still verify (the verifier looks keys up at ``iat``).
+    """
+
+    __tablename__ = "institution_keys"
+    __table_args__ = (
+        Index("ix_institution_keys_did_kid", "institution_did", "kid", unique=True),
+        CheckConstraint("length(public_key) = 32", name="public_key_ed25519"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    institution_did: Mapped[str] = mapped_column(
+        String(DID_LENGTH), ForeignKey("trusted_institutions.did", ondelete="CASCADE")
+    )
+    kid: Mapped[str] = mapped_column(String(DID_LENGTH + 64))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    valid_from: Mapped[datetime] = mapped_column()
+    valid_until: Mapped[datetime | None] = mapped_column(default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CredentialStatusList(Base):
+    """An issuer's Token Status List: the uncompressed statuses and the next free index."""
+
+    __tablename__ = "credential_status_lists"
+    __table_args__ = (
+        Index("ix_credential_status_lists_uri", "uri", unique=True),
+        CheckConstraint("bits IN (1, 2, 4, 8)", name="bits"),
+        CheckConstraint("next_index >= 0 AND next_index <= capacity", name="next_index_range"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    issuer_did: Mapped[str] = mapped_column(
+        String(DID_LENGTH), ForeignKey("trusted_institutions.did", ondelete="CASCADE"), index=True
+    )
+    uri: Mapped[str] = mapped_column(String(2048))
+    bits: Mapped[int] = mapped_column(Integer, default=1)
+    capacity: Mapped[int] = mapped_column(Integer)
+    next_index: Mapped[int] = mapped_column(Integer, default=0)
+    statuses: Mapped[bytes] = mapped_column(LargeBinary)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class CredentialRevocation(Base):
+    """Why and when one status entry was revoked: a reason code and a hash, no personal data."""
+
+    __tablename__ = "credential_revocations"
+    __table_args__ = (CheckConstraint(_in("reason", REVOKE_REASONS), name="reason"),)
+
+    list_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH),
+        ForeignKey("credential_status_lists.id", ondelete="CASCADE"),
+        primary_key=True,
+    )
+    idx: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    reason: Mapped[str] = mapped_column(String(32))
+    credential_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    revoked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerLeaf(Base):
+    """One leaf of the append-only Merkle log: an event about a credential, by hash.
+
+    ``leaf_index`` is the primary key and is assigned densely from 0, so two writers
+    racing for the same index collide instead of forking the log.
+    """
+
+    __tablename__ = "ledger_leaves"
+    __table_args__ = (
+        CheckConstraint(_in("event_type", LEDGER_EVENT_TYPES), name="event_type"),
+        CheckConstraint("length(leaf_hash) = 32", name="leaf_hash_sha256"),
+    )
+
+    leaf_index: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    leaf_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    event_type: Mapped[str] = mapped_column(String(16))
+    credential_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), index=True)
+    #: The event time in the leaf data, unix seconds (kept as the integer that was hashed).
+    event_time: Mapped[int] = mapped_column(BigInteger)
+    appended_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class LedgerCheckpoint(Base):
+    """A signed checkpoint (C2SP signed note), with any witness cosignatures added later."""
+
+    __tablename__ = "ledger_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary)
+    note: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ += [
+    "INSTITUTION_ROLES",
+    "LEDGER_EVENT_TYPES",
+    "REVOKE_REASONS",
+    "CredentialRevocation",
+    "CredentialStatusList",
+    "InstitutionKey",
+    "LedgerCheckpoint",
+    "LedgerLeaf",
+    "TrustedInstitution",
+]

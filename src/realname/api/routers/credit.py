@@ -1,0 +1,210 @@
+"""v1 credit: assess one application — decision, limit (授信额度), level, reasons.
+
+Applications are answered, not stored yet: only the decision (no personal data) goes
+to the audit log. Third-party records come from the sandbox world the configured
+provider answers from; a deployment without a sandbox gets no records (declared
+income then counts at the policy's haircut).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
+
+from realname.api.context import AppContext
+from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.authorities.sandbox.thirdparty import NO_RECORDS, SandboxThirdParty
+from realname.authorities.thirdparty import ThirdPartyProvider, ThirdPartyRecords
+from realname.credit.decision import decide
+from realname.credit.features import Applicant, Home, Job, Marital
+from realname.credit.scorecard import default_scorecard
+from realname.errors import NotFound, RealnameError
+from realname.store.models import Account
+from realname.store.repositories import audit
+from realname.store.repositories.people import get_person, read_identity
+from realname.verification import users
+from realname.verification.levels import Level
+from realname.verification.service import LOCKED_RECYCLED
+
+router = APIRouter(prefix="/v1/credit", tags=["credit"])
+Assess = Depends(require_scope("users:write"))
+
+MIN_AMOUNT_FEN = 50_000
+MAX_AMOUNT_FEN = 20_000_000
+TERMS = (3, 6, 12, 18, 24, 36, 48, 60)
+
+
+def get_thirdparty(context: ContextDep) -> ThirdPartyProvider | None:
+    """The sandbox behind the configured provider (through its wrappers), if any."""
+    provider: object = context.provider
+    for _ in range(4):
+        store, world = getattr(provider, "store", None), getattr(provider, "world", None)
+        if store is not None and isinstance(world, str):
+            return SandboxThirdParty(store, world)
+        provider = getattr(provider, "inner", None)
+        if provider is None:
+            break
+    return None
+
+
+ThirdPartyDep = Annotated[ThirdPartyProvider | None, Depends(get_thirdparty)]
+
+
+class ApplicationIn(BaseModel):
+    """Money in integer fen; income and expenses per month; seniority in years."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "5b0e…",
+                    "amount_fen": 300000,
+                    "term_months": 12,
+                    "currency": "CNY",
+                    "income_fen": 1200000,
+                    "expenses_fen": 400000,
+                    "assets_fen": 5000000,
+                    "debt_fen": 0,
+                    "seniority_years": 5,
+                    "home": "owner",
+                    "job": "fixed",
+                    "marital": "married",
+                    "age": 35,
+                    "records": False,
+                }
+            ]
+        },
+    )
+    user_id: str = Field(max_length=64)
+    amount_fen: int = Field(ge=MIN_AMOUNT_FEN, le=MAX_AMOUNT_FEN, strict=True)
+    term_months: Literal[3, 6, 12, 18, 24, 36, 48, 60]
+    currency: Literal["CNY"]
+    income_fen: int | None = Field(default=None, ge=0, le=10_000_000_000, strict=True)
+    expenses_fen: int = Field(ge=0, le=10_000_000_000, strict=True)
+    assets_fen: int | None = Field(default=None, ge=0, le=10_000_000_000_000, strict=True)
+    debt_fen: int | None = Field(default=None, ge=0, le=10_000_000_000_000, strict=True)
+    price_fen: int | None = Field(default=None, gt=0, le=10_000_000_000, strict=True)
+    seniority_years: int = Field(ge=0, le=60)
+    home: Home | None = None
+    job: Job | None = None
+    marital: Marital | None = None
+    age: int = Field(ge=18, le=100)
+    records: bool
+
+    def applicant(self) -> Applicant:
+        return Applicant(
+            amount_fen=self.amount_fen,
+            term_months=self.term_months,
+            income_fen=self.income_fen,
+            expenses_fen=self.expenses_fen,
+            assets_fen=self.assets_fen,
+            debt_fen=self.debt_fen,
+            price_fen=self.price_fen,
+            seniority_years=self.seniority_years,
+            home=self.home,
+            job=self.job,
+            marital=self.marital,
+            age=self.age,
+            records=self.records,
+        )
+
+
+class ReasonOut(BaseModel):
+    code: str
+    text: str
+    source: Literal["scorecard", "policy"]
+    characteristic: str | None
+    bin: str | None
+    points_lost: int
+
+
+class DecisionOut(BaseModel):
+    user_id: str
+    decision: Literal["approve", "refer", "decline"]
+    credit_limit_fen: int = Field(description="授信额度 in fen; 0 when declined")
+    currency: Literal["CNY"] = "CNY"
+    level_required: str
+    level: str
+    product: str
+    score: int
+    pd_bp: int = Field(description="Calibrated probability of default in basis points")
+    reasons: list[ReasonOut]
+    review_available: bool = Field(description="A human can review an automated decline")
+    income_verified: bool
+    model_version: str
+
+
+def _level(session: Session, account: Account) -> Level:
+    """The level reached; none before a first submission or on a recycled number."""
+    try:
+        view = users.status(session, account, "en")
+    except NotFound:
+        return Level.L0
+    return Level.L0 if view.account_status == LOCKED_RECYCLED else Level.parse(view.level)
+
+
+def _records(
+    session: Session, context: AppContext, thirdparty: ThirdPartyProvider | None, account: Account
+) -> ThirdPartyRecords:
+    person_id = account.person_id
+    if thirdparty is None or person_id is None:
+        return NO_RECORDS
+    try:
+        identity = read_identity(session, context.vault, get_person(session, person_id))
+    except RealnameError:
+        return NO_RECORDS
+    id_number = identity.get("id_number")
+    return thirdparty.records(id_number) if id_number else NO_RECORDS
+
+
+@router.post("/applications", response_model=DecisionOut, dependencies=[Assess])
+def assess(
+    body: ApplicationIn,
+    session: SessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
+    thirdparty: ThirdPartyDep,
+    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+) -> DecisionOut:
+    """Approve, refer or decline; 409 ``STEPS_INCOMPLETE`` names the level still needed."""
+    account = users.user_account(session, str(principal.tenant_id), body.user_id)
+    level = _level(session, account)
+    decision = decide(
+        body.applicant(),
+        level=level,
+        records=_records(session, context, thirdparty, account),
+        scorecard=default_scorecard(),
+        book=context.policies,
+        language=lang,
+    )
+    audit.append(
+        session,
+        f"tenant:{principal.tenant_id}",
+        "credit.assessed",
+        f"account:{account.id}",
+        {
+            "decision": decision.outcome,
+            "score": decision.score,
+            "limit_fen": decision.limit_fen,
+            "model_version": decision.model_version,
+            "reasons": [r.code for r in decision.reasons],
+        },
+    )
+    return DecisionOut(
+        user_id=account.id,
+        decision=decision.outcome,
+        credit_limit_fen=decision.limit_fen,
+        level_required=str(decision.level_required),
+        level=str(level),
+        product=decision.product,
+        score=decision.score,
+        pd_bp=round(decision.pd * 10_000),
+        reasons=[ReasonOut.model_validate(r, from_attributes=True) for r in decision.reasons],
+        review_available=decision.review_available,
+        income_verified=decision.income_verified,
+        model_version=decision.model_version,
+    )

@@ -1,0 +1,334 @@
+"""Verification of an SD-JWT VC presentation by a partner institution.
+
+:func:`verify_presentation` follows RFC 9901 §7 (SD-JWT processing and key binding),
+draft-ietf-oauth-sd-jwt-vc (``typ`` ``dc+sd-jwt``, issuer key from the trust
+registry), the Token Status List, and the ledger: the issuance event must be included
+under a checkpoint signed by the log and cosigned by a quorum of witnesses (C2SP
+tlog-checkpoint and tlog-cosignature). Every rejection raises a subclass of
+:class:`CredentialRejected` whose ``code`` names the one check that failed.
+
+Checks run in this order, so a presentation that fails several reports the first:
+structure, issuer trust, issuer signature (key valid at ``iat``), validity times,
+Disclosures, key binding (signature, ``sd_hash``, ``iat``, then nonce and audience),
+status, ledger inclusion, witness quorum.
+"""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Protocol
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from realname.credentials.checkpoint import (
+    LedgerNoteMalformed,
+    LedgerSignatureInvalid,
+    NoteVerifier,
+    open_checkpoint,
+)
+from realname.credentials.cosign import CosignatureVerifier, verify_quorum
+from realname.credentials.events import EventType, LedgerEvent
+from realname.credentials.issuer import SD_JWT_VC_TYP, credential_hash
+from realname.credentials.merkle import verify_inclusion
+from realname.credentials.sdjwt import (
+    KB_JWT_TYP,
+    SD_ALG,
+    Disclosure,
+    Jws,
+    SdJwt,
+    SdJwtMalformed,
+    jwk_to_public_key,
+    sd_hash,
+    verify_jws_signature,
+)
+from realname.credentials.status_list import STATUS_VALID
+from realname.errors import RealnameError
+
+__all__ = [
+    "CredentialRejected",
+    "IssuerKeys",
+    "LedgerEvidence",
+    "VcAudienceMismatch",
+    "VcDisclosureMismatch",
+    "VcExpired",
+    "VcIssuerUnknown",
+    "VcKbInvalid",
+    "VcMalformed",
+    "VcNonceMismatch",
+    "VcNotInLedger",
+    "VcNotYetValid",
+    "VcRevoked",
+    "VcSignatureInvalid",
+    "VcWitnessQuorum",
+    "VerifiedPresentation",
+    "verify_presentation",
+]
+
+
+class CredentialRejected(RealnameError):
+    """A presentation was rejected; the subclass's ``code`` says which check failed."""
+
+    code: ClassVar[str] = "VC_REJECTED"
+    http_status: ClassVar[int] = 422
+    default_message: ClassVar[str] = "The credential presentation was rejected."
+
+
+class VcMalformed(CredentialRejected):
+    code = "VC_MALFORMED"
+    default_message = "The credential presentation is malformed."
+
+
+class VcSignatureInvalid(CredentialRejected):
+    code = "VC_SIGNATURE_INVALID"
+    default_message = "The issuer's signature does not verify with a key valid at issuance."
+
+
+class VcIssuerUnknown(CredentialRejected):
+    code = "VC_ISSUER_UNKNOWN"
+    default_message = "The issuer is not a trusted issuer in the registry."
+
+
+class VcDisclosureMismatch(CredentialRejected):
+    code = "VC_DISCLOSURE_MISMATCH"
+    default_message = "A disclosure does not match the credential's digests."
+
+
+class VcKbInvalid(CredentialRejected):
+    code = "VC_KB_INVALID"
+    default_message = "The key-binding JWT is missing, stale or not signed by the holder key."
+
+
+class VcNonceMismatch(CredentialRejected):
+    code = "VC_NONCE_MISMATCH"
+    default_message = "The key-binding JWT answers another nonce."
+
+
+class VcAudienceMismatch(CredentialRejected):
+    code = "VC_AUDIENCE_MISMATCH"
+    default_message = "The key-binding JWT is addressed to another verifier."
+
+
+class VcExpired(CredentialRejected):
+    code = "VC_EXPIRED"
+    default_message = "The credential has expired."
+
+
+class VcNotYetValid(CredentialRejected):
+    code = "VC_NOT_YET_VALID"
+    default_message = "The credential is not valid yet."
+
+
+class VcRevoked(CredentialRejected):
+    code = "VC_REVOKED"
+    default_message = "The issuer has revoked the credential."
+
+
+class VcNotInLedger(CredentialRejected):
+    code = "VC_NOT_IN_LEDGER"
+    default_message = "The credential's issuance is not proven to be in the ledger."
+
+
+class VcWitnessQuorum(CredentialRejected):
+    code = "VC_WITNESS_QUORUM"
+    default_message = "The ledger checkpoint lacks a quorum of witness cosignatures."
+
+
+class IssuerKeys(Protocol):
+    """What the verifier needs from the trust registry."""
+
+    def is_trusted(self, did: str, role: str) -> bool:
+        """Whether ``did`` is a registered, active institution holding ``role``."""
+        ...
+
+    def key_at(self, did: str, kid: str, at: datetime) -> Ed25519PublicKey | None:
+        """The key ``kid`` of ``did`` if it was valid at ``at``; otherwise ``None``."""
+        ...
+
+
+@dataclass(frozen=True)
+class LedgerEvidence:
+    """The issuance event's place in the ledger and the checkpoint that commits to it."""
+
+    event_time: int
+    index: int
+    size: int
+    proof: Sequence[bytes]
+    checkpoint: str
+
+
+@dataclass(frozen=True)
+class VerifiedPresentation:
+    """The claims a verifier may rely on: always-visible ones plus those disclosed."""
+
+    issuer: str
+    kid: str
+    claims: dict[str, Any]
+    credential_hash: bytes
+
+
+StatusLookup = Callable[[str, int], int]
+LedgerLookup = Callable[[bytes], LedgerEvidence | None]
+
+
+def _int_claim(payload: dict[str, Any], name: str) -> int:
+    value = payload.get(name)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise VcMalformed(claim=name)
+    return value
+
+
+def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> dict[str, Any]:
+    """Payload plus Disclosures, per RFC 9901 §7.1 steps 3-5 (flat claims only)."""
+    if payload.get("_sd_alg", SD_ALG) != SD_ALG:
+        raise VcDisclosureMismatch()
+    digests = payload.get("_sd", [])
+    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+        raise VcDisclosureMismatch()
+    if len(set(digests)) != len(digests):
+        raise VcDisclosureMismatch()
+    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    seen: set[str] = set()
+    for encoded in disclosures:
+        try:
+            disclosure = Disclosure.parse(encoded)
+        except SdJwtMalformed as exc:
+            raise VcDisclosureMismatch() from exc
+        digest = disclosure.digest
+        # Every Disclosure must be referenced exactly once, and must not overwrite a
+        # claim the issuer made always-visible (RFC 9901 §7.1 3.c.ii, 3.c.iii, 4).
+        if digest not in digests or digest in seen or disclosure.name in claims:
+            raise VcDisclosureMismatch()
+        if disclosure.name in ("_sd", "...", "_sd_alg"):
+            raise VcDisclosureMismatch()
+        seen.add(digest)
+        claims[disclosure.name] = disclosure.value
+    return claims
+
+
+def _check_key_binding(
+    sd: SdJwt, cnf: Any, *, nonce: str, audience: str, now: int, max_age: int, skew: int
+) -> None:
+    if sd.kb_jwt is None or not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
+        raise VcKbInvalid()
+    try:
+        holder_key = jwk_to_public_key(cnf["jwk"])
+        kb = Jws.parse(sd.kb_jwt)
+    except SdJwtMalformed as exc:
+        raise VcKbInvalid() from exc
+    if kb.header.get("typ") != KB_JWT_TYP or not verify_jws_signature(kb, holder_key):
+        raise VcKbInvalid()
+    expected = sd_hash(sd.issuer_jwt, sd.disclosures)
+    presented = kb.payload.get("sd_hash")
+    if not isinstance(presented, str) or not hmac.compare_digest(presented, expected):
+        raise VcKbInvalid()
+    iat = kb.payload.get("iat")
+    # A fresh KB-JWT per request (RFC 9901 §7.3 step 5): old ones cannot be replayed.
+    if not isinstance(iat, int) or isinstance(iat, bool) or not now - max_age <= iat <= now + skew:
+        raise VcKbInvalid()
+    if kb.payload.get("nonce") != nonce:
+        raise VcNonceMismatch()
+    if kb.payload.get("aud") != audience:
+        raise VcAudienceMismatch()
+
+
+def _check_ledger(
+    digest: bytes,
+    ledger_lookup: LedgerLookup,
+    log_key: NoteVerifier,
+    witness_keys: Sequence[CosignatureVerifier],
+    quorum: int,
+) -> None:
+    evidence = ledger_lookup(digest)
+    if evidence is None:
+        raise VcNotInLedger()
+    try:
+        checkpoint = open_checkpoint(evidence.checkpoint, log_key)
+        leaf = LedgerEvent(EventType.ISSUED, digest, evidence.event_time).leaf_hash()
+    except (LedgerNoteMalformed, LedgerSignatureInvalid, ValueError) as exc:
+        raise VcNotInLedger() from exc
+    if evidence.size != checkpoint.size or not verify_inclusion(
+        leaf, evidence.index, checkpoint.size, evidence.proof, checkpoint.root_hash
+    ):
+        raise VcNotInLedger()
+    if not verify_quorum(evidence.checkpoint, witness_keys, quorum):
+        raise VcWitnessQuorum(quorum=quorum)
+
+
+def verify_presentation(
+    presentation: str,
+    *,
+    registry: IssuerKeys,
+    nonce: str,
+    audience: str,
+    now: int,
+    status_lookup: StatusLookup,
+    ledger_lookup: LedgerLookup,
+    log_key: NoteVerifier,
+    witness_keys: Sequence[CosignatureVerifier],
+    quorum: int,
+    kb_max_age: int = 300,
+    clock_skew: int = 60,
+) -> VerifiedPresentation:
+    """Verify an SD-JWT VC presentation (SD-JWT+KB) or raise :class:`CredentialRejected`.
+
+    ``status_lookup(uri, idx)`` answers the status from a Status List Token the caller
+    fetched and checked (see :func:`~realname.credentials.status_list.open_status_list_token`);
+    ``ledger_lookup(credential_hash)`` answers the issuance's inclusion evidence or
+    ``None``; ``log_key`` is the ledger's checkpoint key and ``witness_keys`` the
+    witnesses of which ``quorum`` must have cosigned the checkpoint.
+    """
+    try:
+        sd = SdJwt.parse(presentation)
+        jws = Jws.parse(sd.issuer_jwt)
+    except SdJwtMalformed as exc:
+        raise VcMalformed() from exc
+    payload = jws.payload
+    if jws.header.get("typ") != SD_JWT_VC_TYP:
+        raise VcMalformed(reason="typ")
+    issuer, kid = payload.get("iss"), jws.header.get("kid")
+    if not isinstance(issuer, str) or not isinstance(kid, str):
+        raise VcMalformed(reason="iss/kid")
+    iat, exp = _int_claim(payload, "iat"), _int_claim(payload, "exp")
+    nbf = _int_claim(payload, "nbf") if "nbf" in payload else None
+
+    if not registry.is_trusted(issuer, "issuer"):
+        raise VcIssuerUnknown()
+    # The key must have been valid when the credential was issued, so a rotation
+    # keeps old credentials verifiable and a retired key cannot issue new ones.
+    key = registry.key_at(issuer, kid, datetime.fromtimestamp(iat, UTC))
+    if key is None or not verify_jws_signature(jws, key):
+        raise VcSignatureInvalid()
+
+    # The reference library leaves exp/nbf/iat unchecked: RFC 7519 §4.1.4-4.1.6 here.
+    if exp <= now - clock_skew:
+        raise VcExpired()
+    if iat > now + clock_skew or (nbf is not None and nbf > now + clock_skew):
+        raise VcNotYetValid()
+
+    claims = _disclosed_claims(payload, sd.disclosures)
+    _check_key_binding(
+        sd,
+        payload.get("cnf"),
+        nonce=nonce,
+        audience=audience,
+        now=now,
+        max_age=kb_max_age,
+        skew=clock_skew,
+    )
+
+    status = payload.get("status", {})
+    status_list = status.get("status_list") if isinstance(status, dict) else None
+    if not isinstance(status_list, dict):
+        raise VcMalformed(reason="status")
+    idx, uri = status_list.get("idx"), status_list.get("uri")
+    if not isinstance(idx, int) or isinstance(idx, bool) or not isinstance(uri, str):
+        raise VcMalformed(reason="status")
+    if status_lookup(uri, idx) != STATUS_VALID:
+        raise VcRevoked()
+
+    digest = credential_hash(sd.issuer_jwt)
+    _check_ledger(digest, ledger_lookup, log_key, witness_keys, quorum)
+    return VerifiedPresentation(issuer, kid, claims, digest)

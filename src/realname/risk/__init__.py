@@ -1,0 +1,57 @@
+"""Adaptive step-up (DESIGN §6): which extra factors to demand before a sensitive action.
+
+The public surface:
+
+- :class:`Signals` — what one request tells (device, IP province, phone home
+  province, SIM swap, tenure, velocity, recency, consented behaviour);
+- :func:`assess` — locate the IP and decide with the default policy;
+- :func:`decide` with a :class:`Policy` from :func:`load_policy` — the pure core;
+- :class:`RiskDecision` — score, ranked reasons, factors required;
+- :class:`StepUpLedger` — completing the factors unlocks the action once.
+"""
+
+from __future__ import annotations
+
+from realname.risk.ledger import InMemoryStepUpLedger, StepUpLedger
+from realname.risk.policy import (
+    Policy,
+    Reason,
+    RiskDecision,
+    ScoreModel,
+    decide,
+    default_policy,
+    explain,
+    load_policy,
+)
+from realname.risk.signals import Action, Behaviour, Factor, Signals, Velocity, locate
+
+__all__ = [
+    "Action",
+    "Behaviour",
+    "Factor",
+    "InMemoryStepUpLedger",
+    "Policy",
+    "Reason",
+    "RiskDecision",
+    "ScoreModel",
+    "Signals",
+    "StepUpLedger",
+    "Velocity",
+    "assess",
+    "decide",
+    "default_policy",
+    "explain",
+    "load_policy",
+]
+
+
+def assess(
+    action: Action, signals: Signals, policy: Policy | None = None, model: ScoreModel | None = None
+) -> RiskDecision:
+    """The decision the engine and API ask for before ``action``.
+
+    ``signals.action`` is overridden by ``action`` so a caller cannot score one
+    action and perform another; the IP is located when its province is missing.
+    """
+    located = locate(signals.model_copy(update={"action": Action(action)}))
+    return decide(located, policy or default_policy(), model)

@@ -1,0 +1,101 @@
+"""The help pages in a real browser: Debian's Chromium, driven by Playwright.
+
+Screenshots are written to ``REALNAME_ARTIFACTS`` (default ``var/test-artifacts``) so
+a person can look at them. With CI set, a missing Chromium fails instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from realname.api.app import create_app
+from realname.config import Settings
+from realname.store.db import upgrade
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+ARTIFACTS = Path(os.environ.get("REALNAME_ARTIFACTS", "var/test-artifacts"))
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+if CHROMIUM is None and not os.environ.get("CI"):
+    pytest.skip("Chromium is not installed (CI installs it)", allow_module_level=True)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture(scope="module")
+def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    directory = tmp_path_factory.mktemp("browser")
+    settings = Settings(var_dir=directory, database_url=f"sqlite:///{directory / 'web.db'}")
+    upgrade(settings.resolved_database_url)
+    port = _free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.started
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    assert CHROMIUM is not None, "CI must install Debian's chromium"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.mark.parametrize(("width", "height"), [(375, 812), (1280, 800)])
+def test_help_pages_fit_the_screen_and_switch_language(
+    browser: object, base_url: str, width: int, height: int
+) -> None:
+    from playwright.sync_api import Browser
+
+    assert isinstance(browser, Browser)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": width, "height": height})
+    page.goto(f"{base_url}/help")
+    assert page.locator("h1").inner_text() == "为什么显示“未实名认证”？"
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    page.screenshot(path=str(ARTIFACTS / f"help-index-{width}.png"), full_page=True)
+
+    page.get_by_text("手机号登记在他人名下").click()
+    page.wait_for_url("**/help/PHONE_OWNED_BY_OTHER**")
+    assert page.locator("#use_bank_card strong").inner_text() == "改用本人银行卡验证"
+    page.screenshot(path=str(ARTIFACTS / f"help-phone-owned-{width}.png"), full_page=True)
+
+    page.get_by_role("link", name="English").click()
+    page.wait_for_url("**lang=en**")
+    assert page.locator("h1").inner_text() == "The number is registered to someone else"
+    assert page.evaluate("document.scrollingElement.scrollWidth") <= width
+    page.close()
