@@ -71,3 +71,20 @@ def test_shipped_artefact_matches_the_training_code(trained: Trained) -> None:
     assert shipped.version == trained.scorecard.version
     assert shipped.to_json() == trained.scorecard.to_json()
     assert shipped.data["rows"] == 4454
+
+
+def test_batch_scores_equal_one_by_one_scores_on_the_real_data() -> None:
+    from realname.credit.scorecard import default_scorecard
+    from realname.credit.training import characteristics_frame, load_credit_data
+
+    x, _ = characteristics_frame(load_credit_data())
+    rows = x.head(600).to_dict("records")
+    columns = {name: [row.get(name) for row in rows] for name in x.columns}
+    clean = {
+        name: [None if (isinstance(v, float) and v != v) else v for v in values]
+        for name, values in columns.items()
+    }
+    card = default_scorecard()
+    batch = card.score_batch(clean)
+    single = [card.score({k: clean[k][i] for k in clean}).score for i in range(len(rows))]
+    assert batch.tolist() == single

@@ -1,4 +1,4 @@
-"""The scorecard artefact: bins, points and calibration as plain JSON, scored without ML imports.
+"""The scorecard artefact: bins, points and calibration as plain JSON; no ML library to score.
 
 Points follow the usual scaling (Siddiqi, *Credit Risk Scorecards*, ch. 6): a score of
 ``base_points`` at good:bad odds of ``base_odds``, and ``pdo`` more points each time
@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from realname.credit.features import FeatureValue
 
@@ -141,6 +144,42 @@ class Scorecard:
             )
         total = sum(c.points for c in contributions)
         return Scored(score=total, pd=self.probability(total), contributions=tuple(contributions))
+
+    def score_batch(self, columns: Mapping[str, Sequence[FeatureValue]]) -> np.ndarray:
+        """Integer scores of many applicants at once, column by column (numpy).
+
+        Same bins as :meth:`score` (a test checks they agree row by row): numeric
+        characteristics by ``searchsorted`` on the split points (left-closed
+        intervals, like optbinning's), categorical ones by a category → bin table;
+        missing or unknown values fall in the last (Missing) bin.
+        """
+        size = len(next(iter(columns.values()))) if columns else 0
+        total = np.zeros(size, dtype=np.int64)
+        for characteristic in self.characteristics:
+            points = np.array([b.points for b in characteristic.bins], dtype=np.int64)
+            missing = len(characteristic.bins) - 1
+            values = columns.get(characteristic.name, [None] * size)
+            if characteristic.kind == "numeric":
+                numbers = np.array(
+                    [np.nan if v is None or isinstance(v, str) else v for v in values],
+                    dtype=np.float64,
+                )
+                index = np.searchsorted(
+                    np.array(characteristic.splits, dtype=np.float64), numbers, side="right"
+                )
+                index[np.isnan(numbers)] = missing
+            else:
+                table = {
+                    category: position
+                    for position, group in enumerate(characteristic.bins[:-1])
+                    for category in group.categories
+                }
+                index = np.array(
+                    [table.get(str(v), missing) if v is not None else missing for v in values],
+                    dtype=np.int64,
+                )
+            total += points[index]
+        return total
 
     def to_json(self) -> dict[str, Any]:
         return {
