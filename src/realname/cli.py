@@ -19,6 +19,7 @@ from realname import __version__
 from realname.authorities.sandbox.cli import sandbox_app
 from realname.config import get_settings
 from realname.credit.cli import credit_app
+from realname.finance.cli import finance_app
 from realname.risk.cli import risk_app
 
 app = typer.Typer(
@@ -36,6 +37,7 @@ app.add_typer(tenants_app, name="tenants")
 app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(credit_app, name="credit")
 app.add_typer(risk_app, name="risk")
+app.add_typer(finance_app, name="finance")
 jobs_app = typer.Typer(help="Background jobs, run once.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 
