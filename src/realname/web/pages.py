@@ -124,4 +124,8 @@ def install(app: object) -> None:
 
     assert isinstance(app, FastAPI)
     app.include_router(router)
+    # Imported here: the borrower pages import this module's templates.
+    from realname.web import borrower
+
+    app.include_router(borrower.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
