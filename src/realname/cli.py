@@ -18,6 +18,7 @@ from rich.table import Table
 from realname import __version__
 from realname.authorities.sandbox.cli import sandbox_app
 from realname.config import get_settings
+from realname.credentials.cli import credentials_app
 from realname.credit.cli import credit_app
 from realname.finance.cli import finance_app
 from realname.risk.cli import risk_app
@@ -38,6 +39,7 @@ app.add_typer(sandbox_app, name="sandbox")
 app.add_typer(credit_app, name="credit")
 app.add_typer(risk_app, name="risk")
 app.add_typer(finance_app, name="finance")
+app.add_typer(credentials_app, name="credentials")
 jobs_app = typer.Typer(help="Background jobs, run once.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 

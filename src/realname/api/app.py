@@ -13,8 +13,19 @@ from fastapi import FastAPI, Request, Response
 from realname import __version__
 from realname.api import idempotency, problems
 from realname.api.context import AppContext
-from realname.api.routers import credit, health, identity, sandbox, tenants, users, webhooks
+from realname.api.routers import (
+    credentials,
+    credit,
+    health,
+    identity,
+    sandbox,
+    step_up,
+    tenants,
+    users,
+    webhooks,
+)
 from realname.config import Settings, get_settings
+from realname.credentials.jobs import install_checkpointer
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
 from realname.web import pages
@@ -73,8 +84,11 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(webhooks.router)
     app.include_router(sandbox.router)
     app.include_router(credit.router)
+    app.include_router(credentials.router)
+    app.include_router(step_up.router)
     pages.install(app)
     install_dispatcher(app)
+    install_checkpointer(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)
     return app
 

@@ -777,3 +777,66 @@ __all__ += [
     "LedgerLeaf",
     "TrustedInstitution",
 ]
+
+
+# --- adaptive step-up: single-use grants and the devices seen per account -------------
+# (realname.risk.service; migration 0007)
+
+#: The sensitive actions a step-up challenge is opened for (realname.risk.signals.Action).
+STEP_UP_ACTIONS = ("login", "verification", "credit_drawdown", "phone_change", "payout_card_change")
+
+
+class StepUpChallenge(Base):
+    """The factors one risk decision demanded, and whether they were passed and used.
+
+    Only the SHA-256 of the challenge id is kept: the id is a bearer token that
+    unlocks one action. Completing every factor sets ``completed_at``; the retry that
+    uses it sets ``consumed_at`` in one guarded update, so it unlocks exactly once.
+    """
+
+    __tablename__ = "step_up_challenges"
+    __table_args__ = (
+        CheckConstraint(_in("action", STEP_UP_ACTIONS), name="action"),
+        Index("ix_step_up_challenges_account_created", "account_id", "created_at"),
+    )
+
+    id_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    action: Mapped[str] = mapped_column(String(32))
+    #: Every factor to pass (realname.risk.signals.Factor values), weakest first.
+    factors: Mapped[list[str]] = mapped_column(default=list)
+    passed: Mapped[list[str]] = mapped_column(default=list)
+    #: The SMS challenge sent to the bound phone for the ``otp`` factor.
+    otp_challenge_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    consumed_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class RiskDevice(Base):
+    """A device an account acted from without (or after passing) a step-up.
+
+    ``device_hash`` is an HMAC of the ``X-Device-Id`` value, never the value.
+    """
+
+    __tablename__ = "risk_devices"
+    __table_args__ = (
+        Index("ix_risk_devices_account_device", "account_id", "device_hash", unique=True),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    device_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    first_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ += ["STEP_UP_ACTIONS", "RiskDevice", "StepUpChallenge"]

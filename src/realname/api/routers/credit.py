@@ -8,20 +8,23 @@ income then counts at the policy's haircut).
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from realname.api.context import AppContext
-from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
 from realname.authorities.sandbox.thirdparty import NO_RECORDS, SandboxThirdParty
 from realname.authorities.thirdparty import ThirdPartyProvider, ThirdPartyRecords
 from realname.credit.decision import decide
 from realname.credit.features import Applicant, Home, Job, Marital
 from realname.credit.scorecard import default_scorecard
 from realname.errors import NotFound, RealnameError
+from realname.risk import service as risk
+from realname.risk.signals import Action as RiskAction
 from realname.store.models import Account
 from realname.store.repositories import audit
 from realname.store.repositories.people import get_person, read_identity
@@ -168,10 +171,22 @@ def assess(
     context: ContextDep,
     principal: PrincipalDep,
     thirdparty: ThirdPartyDep,
+    request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
 ) -> DecisionOut:
-    """Approve, refer or decline; 409 ``STEPS_INCOMPLETE`` names the level still needed."""
+    """Approve, refer or decline; 409 ``STEPS_INCOMPLETE`` names the level still needed.
+
+    Adaptive step-up (``credit_drawdown``, :mod:`realname.risk.service`) comes first:
+    a 403 ``STEP_UP_REQUIRED`` names the ``step_up_id``, ``factors`` and ranked
+    ``reasons``; retry with ``X-Step-Up: <id>`` once they are passed. Signals read:
+    ``X-Device-Id``, the client address, the optional consented ``X-Risk-Behaviour``.
+    """
     account = users.user_account(session, str(principal.tenant_id), body.user_id)
+    with transaction(session):
+        gate = risk.guard(
+            session, context.vault, account, RiskAction.CREDIT_DRAWDOWN, request, datetime.now(UTC)
+        )
+    gate.raise_if_refused()
     level = _level(session, account)
     decision = decide(
         body.applicant(),

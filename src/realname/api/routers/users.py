@@ -17,6 +17,8 @@ from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scop
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
+from realname.risk import service as risk
+from realname.risk.signals import Action as RiskAction
 from realname.store.repositories.people import read_account_phone
 from realname.verification import users
 from realname.verification.phone_change import change_phone
@@ -376,12 +378,27 @@ async def change_bound_phone(
     session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
+    request: Request,
 ) -> PhoneChangedOut:
     """Change the bound phone (换绑): new number proven by SMS, plus the policy's step-up.
 
     A 403 ``STEP_UP_REQUIRED`` problem lists the ``factors`` still needed and the
-    ``causes`` that stood in the way.
+    ``causes`` that stood in the way. Adaptive step-up (``phone_change``,
+    :mod:`realname.risk.service`) runs first: its 403 also carries a ``step_up_id`` and
+    ranked ``reasons``; pass the factors at ``/v1/step-ups/{id}`` and retry with
+    ``X-Step-Up: <id>``. Signals: ``X-Device-Id``, the client address, the optional
+    consented ``X-Risk-Behaviour``.
     """
+    with transaction(session):
+        gate = risk.guard(
+            session,
+            context.vault,
+            users.user_account(session, str(principal.tenant_id), user_id),
+            RiskAction.PHONE_CHANGE,
+            request,
+            _now(),
+        )
+    gate.raise_if_refused()
     with transaction(session):
         account = users.user_account(session, str(principal.tenant_id), user_id)
         now = _now()
