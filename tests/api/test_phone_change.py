@@ -16,6 +16,7 @@ from realname.authorities.face import face_capture
 from realname.authorities.sandbox import SandboxProvider, parse_fixture
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
+from realname.store.models import Account
 from realname.store.repositories.bindings import list_bindings
 from realname.store.repositories.checks import record_result
 from tests.api.test_app import _issue_key
@@ -162,3 +163,60 @@ def test_a_face_capture_must_be_base64(world: World) -> None:
     )
     assert response.status_code == 400
     assert response.json()["field"] == "face"
+
+
+def test_a_reissued_number_revokes_the_accounts_credentials(
+    world: World, settings: Settings
+) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from sqlalchemy import func, select
+
+    from realname.credentials import service as credentials
+    from realname.credentials.sdjwt import public_key_to_jwk
+    from realname.store.models import CredentialRevocation, LedgerLeaf, Person
+    from realname.store.repositories.people import add_identity_element
+
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    context: AppContext = world.client.app_context  # type: ignore[attr-defined]
+    me = credentials.Institution(
+        "did:web:bank-a.test",
+        "Bank A",
+        "http://bank-a.test",
+        context.vault.keyring.index_key,
+        quorum=2,
+        witness_state=settings.var_dir / "witness.json",
+    )
+    now = datetime.now(UTC)
+    with context.session_factory() as session:
+        # This account was verified L2 on this number in 2024, and got a credential.
+        record_result(
+            session,
+            account_id=user,
+            level_reached="L2",
+            level_needed="L2",
+            bound_phone_index=context.vault.blind_index("phone", "13912345678"),
+            product="default",
+            verified_at=datetime(2024, 1, 10, tzinfo=UTC),
+        )
+        account = session.get(Account, user)
+        assert account is not None
+        person = session.get(Person, account.person_id)
+        assert person is not None
+        add_identity_element(session, context.vault, person, "name", "王小明")
+        add_identity_element(session, context.vault, person, "id_number", "110105199003071239")
+        holder = public_key_to_jwk(Ed25519PrivateKey.generate().public_key())
+        credentials.issue_for_account(session, context.vault, me, account, holder, now=now)
+        session.commit()
+
+    body = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={**IDENTITY, "phone": "13912345678"},
+        headers=world.headers,
+    ).json()
+    assert [c["code"] for c in body["causes"]] == ["PHONE_RECYCLED"]
+    with context.session_factory() as session:
+        reasons = session.scalars(select(CredentialRevocation.reason)).all()
+        leaves = session.scalar(select(func.count()).select_from(LedgerLeaf))
+    assert reasons == ["phone_reissued"]
+    assert leaves == 2  # the issuance and its revocation

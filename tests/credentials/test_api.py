@@ -92,7 +92,6 @@ def bank(settings: Settings) -> Iterator[Bank]:
     context = AppContext.from_settings(settings, provider=provider, sms=gateway)
     key = _issue_key(settings, SCOPES)
     app = create_app(settings, context)
-    app.include_router(credentials_router.router)
     me = service.Institution(
         DID,
         "Bank A",

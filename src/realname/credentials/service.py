@@ -64,6 +64,7 @@ from realname.credentials.cosign import (
 from realname.credentials.did import validate_did
 from realname.credentials.events import EventType, LedgerEvent
 from realname.credentials.issuer import IssuedCredential, IssuerKey, issue_credential
+from realname.credentials.lifecycle import record_issuance, revoke_by_hash
 from realname.credentials.merkle import EMPTY_ROOT, verify_consistency
 from realname.credentials.registry import (
     DbTrustRegistry,
@@ -89,7 +90,6 @@ from realname.privacy.keys import hkdf_sha256
 from realname.privacy.vault import Vault
 from realname.store.models import (
     Account,
-    AuditEntry,
     CredentialStatusList,
     InstitutionKey,
     LedgerCheckpoint,
@@ -125,7 +125,6 @@ __all__ = [
 ]
 
 ISSUED_ACTION = "credential.issued"
-REVOKED_ACTION = "credential.revoked"
 _LABEL = b"realname/credentials/v1\n"
 _LOCK = threading.Lock()
 STATUS_TTL = 300
@@ -429,12 +428,21 @@ def issue_for_account(
         [LedgerEvent(EventType.ISSUED, issued.credential_hash, int(now.timestamp()))],
         at=now,
     )
+    record_issuance(
+        session,
+        credential_hash=issued.credential_hash,
+        tenant_id=account.tenant_id,
+        account_id=account.id,
+        list_id=status.id,
+        idx=index,
+        at=now,
+    )
     audit.append(
         session,
         f"tenant:{account.tenant_id}",
         ISSUED_ACTION,
         issued.credential_hash.hex(),
-        {"list_id": status.id, "idx": index, "account_id": account.id, "level": str(level)},
+        {"account_id": account.id, "level": str(level)},
         at=now,
     )
     return issued
@@ -459,27 +467,7 @@ def revoke_credential(
     now: datetime,
 ) -> int:
     """Revoke a credential this tenant was issued; append the revocation to the ledger."""
-    digest = _hash(credential_hash)
-    entry = session.scalar(
-        select(AuditEntry).where(
-            AuditEntry.action == ISSUED_ACTION, AuditEntry.target == digest.hex()
-        )
-    )
-    if entry is None or entry.actor != f"tenant:{tenant_id}":
-        raise NotFound("No credential with this hash was issued to this tenant.")
-    revocation.revoke(
-        session,
-        str(entry.details["list_id"]),
-        int(entry.details["idx"]),
-        reason=reason,
-        credential_hash=digest,
-        at=now,
-    )
-    [index] = append_events(
-        session, [LedgerEvent(EventType.REVOKED, digest, int(now.timestamp()))], at=now
-    )
-    audit.append(session, f"tenant:{tenant_id}", REVOKED_ACTION, digest.hex(), {"reason": reason})
-    return index
+    return revoke_by_hash(session, tenant_id, _hash(credential_hash), reason, now)
 
 
 def status_list_token(session: Session, me: Institution, list_id: str, *, now: datetime) -> str:

@@ -840,3 +840,29 @@ class RiskDevice(Base):
 
 
 __all__ += ["STEP_UP_ACTIONS", "RiskDevice", "StepUpChallenge"]
+
+
+class CredentialIssuance(Base):
+    """Which credential (by hash) was issued to which account, and its status entry.
+
+    What revocation needs to find: a tenant's credential by hash, or every live
+    credential of an account when its number is re-issued or its data erased.
+    """
+
+    __tablename__ = "credential_issuances"
+
+    credential_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), primary_key=True)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    list_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("credential_status_lists.id", ondelete="CASCADE")
+    )
+    idx: Mapped[int] = mapped_column(Integer)
+    issued_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+__all__ += ["CredentialIssuance"]

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 
 from realname.accounts.linking import linked_accounts
 from realname.authorities.protocol import Provider
+from realname.credentials.lifecycle import revoke_account_credentials
+from realname.credentials.status_list import RevokeReason
 from realname.privacy.vault import Vault
 from realname.store.models import Account, IdentityElement, Person, VerificationResult
 from realname.store.repositories import audit
@@ -243,6 +245,9 @@ async def verify(
     )
     if "PHONE_RECYCLED" in diagnosis.codes:
         account.status = LOCKED_RECYCLED
+        # Credentials vouched for a phone someone else now holds: partners must stop
+        # accepting them (status list + ledger event), DESIGN §7.
+        revoke_account_credentials(session, account.id, RevokeReason.PHONE_REISSUED, now)
     elif account.status == LOCKED_RECYCLED and diagnosis.level >= Level.L2:
         # The owner re-verified through a channel they hold: sensitive actions reopen.
         account.status = "active"
