@@ -45,7 +45,18 @@ class ChallengeOut(BaseModel):
     resend_at: datetime
 
 
-class SignInVerifyIn(BaseModel):
+class ProveIn(BaseModel):
+    """The answer to an SMS code: which challenge, and the code received."""
+
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"challenge_id": "3f1c…", "code": "123456"}]},
+    )
+    challenge_id: str = Field(max_length=64)
+    code: str = Field(max_length=16)
+
+
+class SignInVerifyIn(ProveIn):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -53,8 +64,6 @@ class SignInVerifyIn(BaseModel):
         },
     )
     phone: str = Field(max_length=32)
-    challenge_id: str = Field(max_length=64)
-    code: str = Field(max_length=16)
 
 
 class SignedInOut(BaseModel):
@@ -128,15 +137,6 @@ class PhoneIn(BaseModel):
     phone: str = Field(max_length=32)
 
 
-class ProveIn(BaseModel):
-    model_config = ConfigDict(
-        extra="forbid",
-        json_schema_extra={"examples": [{"challenge_id": "3f1c…", "code": "123456"}]},
-    )
-    challenge_id: str = Field(max_length=64)
-    code: str = Field(max_length=16)
-
-
 class ProvenOut(BaseModel):
     proven: bool
     proven_at: datetime
@@ -177,7 +177,7 @@ class LinkChallengeIn(BaseModel):
     other_user_id: str = Field(max_length=64)
 
 
-class LinkIn(BaseModel):
+class LinkIn(ProveIn):
     model_config = ConfigDict(
         extra="forbid",
         json_schema_extra={
@@ -185,8 +185,6 @@ class LinkIn(BaseModel):
         },
     )
     other_user_id: str = Field(max_length=64)
-    challenge_id: str = Field(max_length=64)
-    code: str = Field(max_length=16)
 
 
 class LinksOut(BaseModel):
