@@ -246,3 +246,49 @@ def test_resubmitting_the_same_elements_stores_nothing_new(world: World) -> None
         with context.session_factory() as session:
             counts.append(session.scalar(select(func.count()).select_from(IdentityElement)))
     assert counts[0] == counts[1] == 3
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_erasure_on_request_removes_every_trace(world: World, settings: Settings) -> None:
+    from sqlalchemy import func, select
+
+    from realname.store.models import Account, AccountSession, IdentityElement, Person
+
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    )
+    from realname.store.repositories.tenants import issue_api_key
+
+    context: AppContext = world.client.app.state.context  # type: ignore[attr-defined]
+    tenant = world.client.get("/v1/tenant", headers=world.headers).json()["tenant_id"]
+    with context.session_factory() as session:
+        _, erase_key = issue_api_key(session, tenant, ["users:erase", "users:read"])
+        session.commit()
+    eraser = {"Authorization": f"Bearer {erase_key}"}
+    assert world.client.delete(f"/v1/users/{user}", headers=world.headers).status_code == 403
+    erased = world.client.delete(f"/v1/users/{user}", headers=eraser)
+    assert erased.status_code == 200, erased.text
+    assert erased.json()["erased"] is True
+    assert erased.json()["elements_deleted"] == 3
+    again = world.client.delete(f"/v1/users/{user}", headers=eraser)
+    assert again.status_code == 404
+
+    with context.session_factory() as session:
+        account = session.get(Account, user)
+        assert account is not None
+        assert (account.status, account.phone_ciphertext, account.phone_blind_index) == (
+            "erased",
+            None,
+            None,
+        )
+        person = session.get(Person, account.person_id)
+        assert person is not None
+        assert person.wrapped_dek is None
+        assert session.scalar(select(func.count()).select_from(IdentityElement)) == 0
+        assert session.scalar(select(func.count()).select_from(AccountSession)) == 0
+    status = world.client.get(f"/v1/users/{user}/status", headers=eraser).json()
+    assert status["account_status"] == "erased"

@@ -17,6 +17,7 @@ from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scop
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
+from realname.privacy.erasure import erase_user
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
 from realname.store.repositories.people import read_account_phone
@@ -488,3 +489,34 @@ def list_links(user_id: str, session: SessionDep, principal: PrincipalDep) -> Li
     """The accounts linked to this one (directly or through others)."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
     return LinksOut(user_id=account.id, linked=linking.linked_accounts(session, account.id))
+
+
+class ErasedOut(BaseModel):
+    user_id: str
+    erased: bool
+    accounts: int
+    elements_deleted: int
+    credentials_revoked: int
+
+
+@router.delete(
+    "/{user_id}",
+    response_model=ErasedOut,
+    dependencies=[Depends(require_scope("users:erase"))],
+)
+def erase(
+    user_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> ErasedOut:
+    """Erase the user on request (PIPL Art. 47): data key shredded, traces deleted,
+    credentials revoked. The account id and its non-personal history remain."""
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    erased = erase_user(
+        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=_now()
+    )
+    return ErasedOut(
+        user_id=account.id,
+        erased=True,
+        accounts=erased.accounts,
+        elements_deleted=erased.elements_deleted,
+        credentials_revoked=erased.credentials_revoked,
+    )
