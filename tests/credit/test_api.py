@@ -97,6 +97,41 @@ def test_an_l2_user_asking_for_3000_yuan_is_assessed(world: World) -> None:
     assert declined.json()["reasons"][0]["points_lost"] > 0
 
 
+def test_each_decision_is_stored_and_readable_by_its_tenant_only(
+    world: World, settings: Settings
+) -> None:
+    user = _l2_user(world)
+    approved = _apply(world, user).json()
+    declined = _apply(
+        world,
+        user,
+        records=True,
+        job="partime",
+        seniority_years=0,
+        home="other",
+        income_fen=150_000,
+    ).json()
+    assert approved["review_state"] == "not_offered"
+    assert declined["review_state"] == "available"
+
+    stored = world.client.get(
+        f"/v1/credit/applications/{declined['application_id']}", headers=world.headers
+    )
+    assert stored.status_code == 200, stored.text
+    body = stored.json()
+    assert (body["decision"], body["amount_fen"], body["term_months"]) == ("decline", 300_000, 12)
+    assert body["reasons"] == [r["code"] for r in declined["reasons"]]
+    assert body["credit_limit_fen"] == 0
+    assert "income" not in stored.text  # declared income is used, not kept
+
+    other = {"Authorization": f"Bearer {_issue_key(settings, ['users:read'])}"}
+    foreign = world.client.get(
+        f"/v1/credit/applications/{declined['application_id']}", headers=other
+    )
+    assert foreign.status_code == 404
+    assert foreign.json()["code"] == "APPLICATION_NOT_FOUND"
+
+
 def test_8000_yuan_needs_l3(world: World) -> None:
     user = _l2_user(world)
     response = _apply(world, user, amount_fen=800_000)

@@ -11,3 +11,19 @@ class StepsIncomplete(RealnameError):
     code = "STEPS_INCOMPLETE"
     http_status = 409
     default_message = "The amount needs a higher verification level; complete the steps first."
+
+
+class ApplicationNotFound(RealnameError):
+    """No application with this id for the tenant (another tenant's ids look the same)."""
+
+    code = "APPLICATION_NOT_FOUND"
+    http_status = 404
+    default_message = "No such credit application."
+
+
+class ReviewNotAvailable(RealnameError):
+    """Only an automated decline offers a human review (PIPL Art. 24)."""
+
+    code = "REVIEW_NOT_AVAILABLE"
+    http_status = 409
+    default_message = "This decision does not offer a human review."

@@ -866,3 +866,50 @@ class CredentialIssuance(Base):
 
 
 __all__ += ["CredentialIssuance"]
+
+
+#: What happened to the human review an automated decline offers (PIPL Art. 24).
+REVIEW_STATES = ("not_offered", "available", "requested", "decided")
+
+
+class CreditApplication(Base):
+    """One assessed credit application: the decision the applicant was given, kept.
+
+    Data minimisation (PIPL Art. 6): the applicant's declared income, assets and
+    household are used for the decision and not stored; what is kept is what a
+    review, a complaint or the operations funnel needs — amount, term, outcome,
+    limit, score, the ranked reason codes and the model version that produced them.
+    """
+
+    __tablename__ = "credit_applications"
+    __table_args__ = (
+        CheckConstraint(_in("decision", ("approve", "refer", "decline")), name="decision"),
+        CheckConstraint(_in("review_state", REVIEW_STATES), name="review_state"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    product: Mapped[str] = mapped_column(String(64))
+    amount_fen: Mapped[int] = mapped_column(Integer)
+    term_months: Mapped[int] = mapped_column(Integer)
+    decision: Mapped[str] = mapped_column(String(16))
+    limit_fen: Mapped[int] = mapped_column(Integer)
+    score: Mapped[int] = mapped_column(Integer)
+    pd_bp: Mapped[int] = mapped_column(Integer)
+    level: Mapped[str] = mapped_column(String(2))
+    level_required: Mapped[str] = mapped_column(String(2))
+    reasons: Mapped[list[str]] = mapped_column()
+    model_version: Mapped[str] = mapped_column(String(64))
+    review_state: Mapped[str] = mapped_column(String(16))
+    review_requested_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    review_case_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), nullable=True)
+    review_outcome: Mapped[str | None] = mapped_column(String(32), nullable=True)
+
+
+__all__ += ["CreditApplication"]

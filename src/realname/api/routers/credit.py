@@ -1,9 +1,13 @@
 """v1 credit: assess one application — decision, limit (授信额度), level, reasons.
 
-Applications are answered, not stored yet: only the decision (no personal data) goes
-to the audit log. Third-party records come from the sandbox world the configured
-provider answers from; a deployment without a sandbox gets no records (declared
-income then counts at the policy's haircut).
+Each application is stored as decided (amount, term, outcome, limit, score, reason
+codes, model version — not the declared income or household, which are used and
+dropped) so that a declined applicant can ask for the human review PIPL Art. 24
+gives them, and the operations funnel can count credit decisions.
+
+Third-party records come from the sandbox world the configured provider answers
+from; a deployment without a sandbox gets no records (declared income then counts at
+the policy's haircut).
 """
 
 from __future__ import annotations
@@ -25,8 +29,9 @@ from realname.credit.scorecard import default_scorecard
 from realname.errors import NotFound, RealnameError
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
-from realname.store.models import Account
+from realname.store.models import Account, CreditApplication
 from realname.store.repositories import audit
+from realname.store.repositories.credit_applications import get_application, record_application
 from realname.store.repositories.people import get_person, read_identity
 from realname.verification import users
 from realname.verification.levels import Level
@@ -126,6 +131,7 @@ class ReasonOut(BaseModel):
 
 
 class DecisionOut(BaseModel):
+    application_id: str
     user_id: str
     decision: Literal["approve", "refer", "decline"]
     credit_limit_fen: int = Field(description="授信额度 in fen; 0 when declined")
@@ -137,6 +143,9 @@ class DecisionOut(BaseModel):
     pd_bp: int = Field(description="Calibrated probability of default in basis points")
     reasons: list[ReasonOut]
     review_available: bool = Field(description="A human can review an automated decline")
+    review_state: Literal["not_offered", "available", "requested", "decided"] = Field(
+        description="Where the human review of this decision stands"
+    )
     income_verified: bool
     model_version: str
 
@@ -196,12 +205,31 @@ def assess(
         book=context.policies,
         language=lang,
     )
+    application = record_application(
+        session,
+        tenant_id=str(principal.tenant_id),
+        account_id=account.id,
+        product=decision.product,
+        amount_fen=body.amount_fen,
+        term_months=body.term_months,
+        decision=decision.outcome,
+        limit_fen=decision.limit_fen,
+        score=decision.score,
+        pd_bp=round(decision.pd * 10_000),
+        level=str(level),
+        level_required=str(decision.level_required),
+        reasons=[r.code for r in decision.reasons],
+        model_version=decision.model_version,
+        review_available=decision.review_available,
+        at=datetime.now(UTC),
+    )
     audit.append(
         session,
         f"tenant:{principal.tenant_id}",
         "credit.assessed",
         f"account:{account.id}",
         {
+            "application": application.id,
             "decision": decision.outcome,
             "score": decision.score,
             "limit_fen": decision.limit_fen,
@@ -210,6 +238,7 @@ def assess(
         },
     )
     return DecisionOut(
+        application_id=application.id,
         user_id=account.id,
         decision=decision.outcome,
         credit_limit_fen=decision.limit_fen,
@@ -220,6 +249,63 @@ def assess(
         pd_bp=round(decision.pd * 10_000),
         reasons=[ReasonOut.model_validate(r, from_attributes=True) for r in decision.reasons],
         review_available=decision.review_available,
+        review_state=application.review_state,
         income_verified=decision.income_verified,
         model_version=decision.model_version,
     )
+
+
+class ApplicationOut(BaseModel):
+    """A stored application as decided; reason codes only (the texts are in the decision)."""
+
+    application_id: str
+    user_id: str
+    created_at: datetime
+    product: str
+    amount_fen: int
+    term_months: int
+    decision: Literal["approve", "refer", "decline"]
+    credit_limit_fen: int
+    score: int
+    pd_bp: int
+    level: str
+    level_required: str
+    reasons: list[str]
+    model_version: str
+    review_state: Literal["not_offered", "available", "requested", "decided"]
+    review_requested_at: datetime | None
+    review_outcome: str | None
+
+    @classmethod
+    def of(cls, application: CreditApplication) -> ApplicationOut:
+        return cls(
+            application_id=application.id,
+            user_id=application.account_id,
+            created_at=application.created_at,
+            product=application.product,
+            amount_fen=application.amount_fen,
+            term_months=application.term_months,
+            decision=application.decision,
+            credit_limit_fen=application.limit_fen,
+            score=application.score,
+            pd_bp=application.pd_bp,
+            level=application.level,
+            level_required=application.level_required,
+            reasons=list(application.reasons),
+            model_version=application.model_version,
+            review_state=application.review_state,
+            review_requested_at=application.review_requested_at,
+            review_outcome=application.review_outcome,
+        )
+
+
+@router.get(
+    "/applications/{application_id}",
+    response_model=ApplicationOut,
+    dependencies=[Depends(require_scope("users:read"))],
+)
+def read_application(
+    application_id: str, session: SessionDep, principal: PrincipalDep
+) -> ApplicationOut:
+    """The decision as stored, and where its human review stands."""
+    return ApplicationOut.of(get_application(session, str(principal.tenant_id), application_id))
