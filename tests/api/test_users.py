@@ -292,3 +292,48 @@ def test_erasure_on_request_removes_every_trace(world: World, settings: Settings
         assert session.scalar(select(func.count()).select_from(AccountSession)) == 0
     status = world.client.get(f"/v1/users/{user}/status", headers=eraser).json()
     assert status["account_status"] == "erased"
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_the_user_gets_a_copy_of_their_own_data_and_nothing_after_erasure(
+    world: World,
+) -> None:
+    from realname.store.repositories.tenants import issue_api_key
+
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    verified = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    )
+    assert verified.json()["level"] == "L2", verified.text
+    context: AppContext = world.client.app.state.context  # type: ignore[attr-defined]
+    tenant = world.client.get("/v1/tenant", headers=world.headers).json()["tenant_id"]
+    with context.session_factory() as session:
+        _, key = issue_api_key(session, tenant, ["users:export", "users:erase"])
+        session.commit()
+    exporter = {"Authorization": f"Bearer {key}"}
+
+    assert world.client.get(f"/v1/users/{user}/export", headers=world.headers).status_code == 403
+    response = world.client.get(f"/v1/users/{user}/export", headers=exporter)
+    assert response.status_code == 200, response.text
+    copy = response.json()
+    # The subject's own data comes back whole, not masked.
+    assert copy["identity"]["name"] == "王小明"
+    assert copy["identity"]["id_number"] == "110105199003071239"
+    (account,) = copy["accounts"]
+    assert account["phone"] == "13912345678"
+    assert account["verification_results"][-1]["level_reached"] == "L2"
+    # Which authorities were asked about them, and what they answered.
+    assert {"id_two_element", "carrier_three_element"} <= {c["check"] for c in account["checks"]}
+    assert {c["kind"] for c in copy["consents"]} == {"id", "phone"}
+    assert "user.exported" not in {e["action"] for e in copy["audit"]}  # the copy is then audited
+
+    again = world.client.get(f"/v1/users/{user}/export", headers=exporter).json()
+    assert "user.exported" in {e["action"] for e in again["audit"]}
+
+    assert world.client.delete(f"/v1/users/{user}", headers=exporter).status_code == 200
+    gone = world.client.get(f"/v1/users/{user}/export", headers=exporter)
+    assert gone.status_code == 410
+    assert gone.json()["code"] == "DATA_ERASED"

@@ -18,6 +18,7 @@ from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
 from realname.privacy.erasure import erase_user
+from realname.privacy.export import export_user
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
 from realname.store.repositories.people import read_account_phone
@@ -520,3 +521,39 @@ def erase(
         elements_deleted=erased.elements_deleted,
         credentials_revoked=erased.credentials_revoked,
     )
+
+
+@router.get(
+    "/{user_id}/export",
+    dependencies=[Depends(require_scope("users:export"))],
+    responses={
+        200: {
+            "description": "The user's own data, unmasked (PIPL Art. 45)",
+            "content": {
+                "application/json": {
+                    "example": {
+                        "format": "realname.export/1",
+                        "generated_at": "2026-12-03T08:00:00+00:00",
+                        "identity": {"name": "王小明", "id_number": "110105199003071239"},
+                        "accounts": [{"account_id": "5b0e…", "phone": "13912345678"}],
+                        "consents": [{"kind": "id", "purpose": "…"}],
+                        "audit": [{"action": "user.verified", "by": "tenant"}],
+                    }
+                }
+            },
+        }
+    },
+)
+def export(
+    user_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    """A copy of everything held about the user, for the user (PIPL Art. 45).
+
+    Unmasked, because it is the data subject's own: relay it to them only. Needs the
+    ``users:export`` scope; producing it is audited. 410 ``DATA_ERASED`` after erasure.
+    """
+    account = users.user_account(session, str(principal.tenant_id), user_id)
+    copy = export_user(
+        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=_now()
+    )
+    return copy.document
