@@ -227,3 +227,29 @@ def test_sandbox_people_lists_citizens_to_try(var_dir: Path) -> None:
     numbers = re.findall(r"\b\d{17}[\dX]\b", listed.stdout)
     assert numbers
     assert all(id_number.is_valid(n) for n in numbers)
+
+
+def test_export_writes_the_users_copy_to_a_private_file_not_the_terminal(
+    var_dir: Path, tmp_path: Path
+) -> None:
+    from realname.store.repositories.people import create_account
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    settings = get_settings()
+    vault = Vault(load_keyring(settings))
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            account = create_account(session, vault, create_tenant(session, "t").id, "13912345678")
+            session.commit()
+            user = account.id
+    finally:
+        engine.dispose()
+    out = tmp_path / "copy.json"
+    result = runner.invoke(app, ["export", user, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "13912345678" not in result.stdout
+    assert out.stat().st_mode & 0o777 == 0o600
+    copy = json.loads(out.read_text(encoding="utf-8"))
+    assert copy["accounts"][0]["phone"] == "13912345678"
+    assert runner.invoke(app, ["export", "nobody", "--out", str(out)]).exit_code == 1

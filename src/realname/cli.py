@@ -315,6 +315,50 @@ def status(
     console.print(table)
 
 
+@app.command("export")
+def export_user_data(
+    user: Annotated[str, typer.Argument(help="The user (account) id.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="File to write the JSON copy to (created 0600).")
+    ],
+) -> None:
+    """Write USER's own data, unmasked, to a file for them (PIPL Art. 45); audited.
+
+    The copy goes to a file only the operator's account can read, never to the
+    terminal, so it does not end up in scrollback or shell logs.
+    """
+    import json
+    import os
+    from datetime import UTC, datetime
+
+    from realname.api.context import AppContext
+    from realname.errors import RealnameError
+    from realname.privacy.export import export_user
+    from realname.store.models import Account
+
+    context = AppContext.from_settings(get_settings())
+    try:
+        with context.session_factory() as session:
+            account = session.get(Account, user)
+            if account is None:
+                err_console.print("[red]No such user.[/red]")
+                raise typer.Exit(code=1)
+            try:
+                copy = export_user(
+                    session, context.vault, account, actor="cli", now=datetime.now(UTC)
+                )
+            except RealnameError as error:
+                err_console.print(f"[red]{error.code}: {error.message}[/red]")
+                raise typer.Exit(code=1) from None
+            descriptor = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                json.dump(copy.document, handle, ensure_ascii=False, indent=2)
+            session.commit()
+    finally:
+        context.engine.dispose()
+    console.print(f"Wrote the copy of {user}'s data to {out} (audited).")
+
+
 @jobs_app.command("rerun-unavailable")
 def jobs_rerun_unavailable(
     limit: Annotated[int, typer.Option(min=1, help="Accounts to re-run at most.")] = 100,
