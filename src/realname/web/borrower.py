@@ -38,6 +38,7 @@ from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import create_tenant
 from realname.verification import users
 from realname.verification.catalogue import Language, get_catalogue
+from realname.verification.service import LOCKED_RECYCLED
 from realname.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +50,10 @@ ANON_COOKIE = "rn_anon"
 CONSENT_KINDS = ("id", "phone", "bank_card", "face")
 #: Seconds between reloads of the status page while an authority is unavailable.
 REFRESH_SECONDS = 15
+#: Pages a sign-in may return to (``next``): the borrower's own, nothing else.
+NEXT_PATHS = frozenset(
+    {"/status", "/identity", "/consent", "/phone/change", "/link", "/support", "/face"}
+)
 
 LangQuery = Annotated[Literal["zh-CN", "en"], Query()]
 
@@ -101,6 +106,20 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "未通过",
         "outcome_unavailable": "暂时无法核验",
         "outcome_other": "已核验",
+        "locked_title": "账户敏感操作已暂停",
+        "locked_text": "您登录用的手机号已被运营商重新分配给他人（二次放号）。"
+        "为防止他人用这个号码操作您的账户，借款、换绑等敏感操作已暂停。"
+        "换绑到您本人正在使用的号码即可恢复。",
+        "change_phone": "更换绑定手机号",
+        "link_other": "关联另一个账号",
+        "retry_now": "立即刷新",
+        "support_title": "联系客服",
+        "support_lead": "客服可以看到您的验证记录（已脱敏），帮您找到原因。"
+        "请在 App 内“在线客服”或拨打客服热线，并告知下面的查询编号。",
+        "support_ref": "查询编号",
+        "support_causes": "当前原因代码",
+        "support_none": "目前没有待处理的原因。",
+        "back_status": "返回认证状态",
     },
     "en": {
         "site": "Identity verification",
@@ -152,6 +171,21 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "did not pass",
         "outcome_unavailable": "could not be checked yet",
         "outcome_other": "checked",
+        "locked_title": "Sensitive actions are paused",
+        "locked_text": "The carrier re-issued your sign-in number to someone else. So that "
+        "nobody can use that number on your account, borrowing, changing the phone and "
+        "other sensitive actions are paused. Bind a number you use to restore them.",
+        "change_phone": "Change the bound phone",
+        "link_other": "Link another account",
+        "retry_now": "Refresh now",
+        "support_title": "Contact support",
+        "support_lead": "Support can see your (masked) verification history and help you "
+        "find the reason. Use in-app chat or call the support line and quote the "
+        "reference below.",
+        "support_ref": "Reference",
+        "support_causes": "Current cause codes",
+        "support_none": "Nothing is outstanding.",
+        "back_status": "Back to your status",
     },
 }
 
@@ -236,6 +270,12 @@ REMEDY_LINKS = {
     "give_consent": "/consent",
     "complete_steps": "/identity",
     "reverify": "/identity",
+    "change_phone": "/phone/change",
+    "link_account": "/link",
+    "retry_later": "/status",
+    "retake_face": "/face",
+    "contact_support": "/support",
+    "request_review": "/support",
 }
 
 
@@ -325,6 +365,7 @@ def _render(
             "other": _other(lang),
             "t": CHROME[lang],
             "csrf": csrf_token(secret),
+            "field_messages": FIELD_ERRORS[lang],
             "signed_in": SESSION_COOKIE in request.cookies,
             "switch_url": switch or f"{request.url.path}?lang={_other(lang)}",
             **values,
@@ -337,17 +378,38 @@ def _render(
     return response
 
 
-def _to_sign_in(lang: Language) -> RedirectResponse:
-    return RedirectResponse(f"/?expired=1&lang={lang}", status_code=303)
+def safe_next(path: str) -> str:
+    """``path`` if it is one of the borrower's own pages, else ``""`` (no open redirect)."""
+    return path if path in NEXT_PATHS else ""
 
 
-def _expired_page(request: Request, lang: Language, phone: str = "") -> HTMLResponse:
-    """The sign-in page after a lost session, keeping the non-sensitive fields."""
+def _to_sign_in(lang: Language, next_path: str = "") -> RedirectResponse:
+    target = f"/?expired=1&lang={lang}"
+    if safe_next(next_path):
+        target += f"&next={next_path}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _expired_page(
+    request: Request, lang: Language, phone: str = "", *, next_path: str = ""
+) -> HTMLResponse:
+    """The sign-in page after a lost session, keeping the non-sensitive fields.
+
+    Kept: the language (the page is in it), the page the borrower was on (signing in
+    returns there) and the sign-in phone they typed on this device. Not kept: name, ID
+    number, card number, a new phone, a face capture or a code — personal data that
+    should not outlive the session in a page cache or a shared screen.
+    """
     response = _render(
         request,
         "signin.html",
         lang,
-        {"phone": phone, "notice": CHROME[lang]["expired"], "errors": {}},
+        {
+            "phone": phone,
+            "notice": CHROME[lang]["expired"],
+            "errors": {},
+            "next": safe_next(next_path),
+        },
         secret=request.cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24),
         status_code=401,
     )
@@ -360,15 +422,24 @@ def _expired_page(request: Request, lang: Language, phone: str = "") -> HTMLResp
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, lang: LangQuery = "zh-CN", expired: int = 0, phone: str = ""
+    request: Request,
+    lang: LangQuery = "zh-CN",
+    expired: int = 0,
+    phone: str = "",
+    next_path: Annotated[str, Query(alias="next", max_length=64)] = "",
 ) -> Response:
     with _unit(request) as session:
         account = _signed_in(request, session)
         if account is not None:
-            return RedirectResponse(f"/status?lang={lang}", status_code=303)
+            return RedirectResponse(
+                f"{safe_next(next_path) or '/status'}?lang={lang}", status_code=303
+            )
     notice = CHROME[lang]["expired"] if expired else None
     return _render(
-        request, "signin.html", lang, {"phone": phone[:32], "notice": notice, "errors": {}}
+        request,
+        "signin.html",
+        lang,
+        {"phone": phone[:32], "notice": notice, "errors": {}, "next": safe_next(next_path)},
     )
 
 
@@ -376,6 +447,7 @@ def home(
 async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
     form = await _form(request)
     phone = _one(form, "phone")
+    next_path = safe_next(_one(form, "next"))
     secret = request.cookies.get(ANON_COOKIE) or request.cookies.get(SESSION_COOKIE)
     chrome = CHROME[lang]
     if not _csrf_ok(secret, _one(form, "csrf")):
@@ -383,7 +455,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["csrf"], "errors": {}},
+            {"phone": phone, "notice": chrome["csrf"], "errors": {}, "next": next_path},
             status_code=403,
         )
     report = inspect_elements(today=date.today(), phone_value=phone)["phone"]
@@ -395,7 +467,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": None, "errors": {"phone": message}},
+            {"phone": phone, "notice": None, "errors": {"phone": message}, "next": next_path},
             status_code=422,
         )
     context = _context(request)
@@ -415,7 +487,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["rate_limited"], "errors": {}},
+            {"phone": phone, "notice": chrome["rate_limited"], "errors": {}, "next": next_path},
             status_code=429,
         )
     except RealnameError:
@@ -423,10 +495,10 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["error"], "errors": {}},
+            {"phone": phone, "notice": chrome["error"], "errors": {}, "next": next_path},
             status_code=400,
         )
-    return _code_page(request, lang, phone, started.challenge_id, {})
+    return _code_page(request, lang, phone, started.challenge_id, {}, next_path=next_path)
 
 
 def _is_sandbox(context: AppContext) -> bool:
@@ -442,12 +514,15 @@ def _code_page(
     challenge_id: str,
     errors: dict[str, str],
     status_code: int = 200,
+    *,
+    next_path: str = "",
 ) -> HTMLResponse:
     return _render(
         request,
         "code.html",
         lang,
         {
+            "next": next_path,
             "phone": phone,
             "masked_phone": masking.mask_phone(phone),
             "challenge_id": challenge_id,
@@ -463,14 +538,27 @@ def _code_page(
 async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
     form = await _form(request)
     phone, challenge_id, code = _one(form, "phone"), _one(form, "challenge_id"), _one(form, "code")
+    next_path = safe_next(_one(form, "next"))
     secret = request.cookies.get(ANON_COOKIE) or request.cookies.get(SESSION_COOKIE)
     if not _csrf_ok(secret, _one(form, "csrf")):
         return _code_page(
-            request, lang, phone, challenge_id, {"code": CHROME[lang]["csrf"]}, status_code=403
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": CHROME[lang]["csrf"]},
+            status_code=403,
+            next_path=next_path,
         )
     if not (code.isdigit() and len(code) == 6):
         return _code_page(
-            request, lang, phone, challenge_id, {"code": FIELD_ERRORS[lang]["code"]}, 422
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": FIELD_ERRORS[lang]["code"]},
+            422,
+            next_path=next_path,
         )
     context = _context(request)
     try:
@@ -486,11 +574,25 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
             )
     except AccountsError as error:
         return _code_page(
-            request, lang, phone, challenge_id, {"code": _otp_message(error, lang)}, 400
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": _otp_message(error, lang)},
+            400,
+            next_path=next_path,
         )
     except RealnameError:
-        return _code_page(request, lang, phone, challenge_id, {"code": CHROME[lang]["error"]}, 400)
-    response = RedirectResponse(f"/consent?lang={lang}", status_code=303)
+        return _code_page(
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": CHROME[lang]["error"]},
+            400,
+            next_path=next_path,
+        )
+    response = RedirectResponse(f"{next_path or '/consent'}?lang={lang}", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signed.session_token,
@@ -821,6 +923,30 @@ def status(request: Request, lang: LangQuery = "zh-CN") -> Response:
             "causes": causes,
             "factors": factors,
             "masked_phone": masked_phone,
+            "locked": view.account_status == LOCKED_RECYCLED,
             "refresh": REFRESH_SECONDS if refresh else None,
         },
+    )
+
+
+@router.get("/support", response_class=HTMLResponse)
+def support(request: Request, lang: LangQuery = "zh-CN") -> Response:
+    """Contact support: the reference to quote and the causes shown, nothing personal.
+
+    The reference is the account's opaque id (the API's ``user_id``), which the
+    operations console can look up without the borrower reading out personal data.
+    """
+    with _unit(request) as session:
+        account = _signed_in(request, session)
+        if account is None:
+            return _to_sign_in(lang, "/support")
+        try:
+            codes = [cause["code"] for cause in users.status(session, account, lang).causes]
+        except NotFound:
+            codes = []
+    return _render(
+        request,
+        "support.html",
+        lang,
+        {"reference": account.id, "codes": codes},
     )
