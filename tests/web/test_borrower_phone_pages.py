@@ -338,11 +338,9 @@ def test_step_up_needed_follows_the_policy() -> None:
         name="phone_change", level=Level.L3, alternative_factors=("bank_card", "face")
     )
     assert step_up_needed(policy, locked=False, best=Level.L3).factors == ()
-    assert step_up_needed(policy, locked=True, best=Level.L3).factors == (
-        "id_two_element",
-        "bank_card",
-        "face",
-    )
+    locked = step_up_needed(policy, locked=True, best=Level.L3)
+    assert locked.factors == ("id_two_element", "face")
+    assert locked.bank_card  # offered, as the alternative path names it
     lenient = ProductPolicy(name="phone_change", level=Level.L2, alternative_factors=("bank_card",))
     assert step_up_needed(lenient, locked=False, best=Level.L1).factors == (
         "id_two_element",

@@ -96,6 +96,7 @@ def _page(
         lang,
         {"w": WORDS[lang], "step": step, "errors": {}, "phone": "", **values},
         status_code=status_code,
+        switch=f"/link?lang={'en' if lang == 'zh-CN' else 'zh-CN'}",
     )
 
 

@@ -102,6 +102,9 @@ WORDS: dict[Language, dict[str, str]] = {
         "face": "人脸照片",
         "face_hint": "用前置摄像头拍一张正脸照：光线充足，整张脸在画面内，只有您一人。",
         "face_page": "或使用实时人脸核验页面",
+        "face_pick": "拍照或选择照片",
+        "card_hint": "选填。如果新号码不是登记在您本人名下，"
+        "请填写一张本人名下、预留手机号为新号码的银行卡。",
         "face_chosen": "已选择照片",
         "consent_needed": "请勾选同意后再继续。",
         "change": "确认更换",
@@ -139,6 +142,9 @@ WORDS: dict[Language, dict[str, str]] = {
         "face_hint": "Take a photo with the front camera: good light, your whole face in the "
         "frame, nobody else in view.",
         "face_page": "or use the live face check page",
+        "face_pick": "Take or choose a photo",
+        "card_hint": "Optional. If the new number is not registered in your name, add a card "
+        "in your name whose reserved phone is the new number.",
         "face_chosen": "Photo chosen",
         "consent_needed": "Tick the box to agree before continuing.",
         "change": "Change the phone",
@@ -174,12 +180,10 @@ class StepUpNeeds:
 
     @property
     def factors(self) -> tuple[str, ...]:
+        """The factors the borrower must pass (a card offered as optional is not one)."""
         named = ("id_two_element",) if self.identity else ()
-        return (
-            *named,
-            *(("bank_card",) if self.bank_card else ()),
-            *(("face",) if self.face else ()),
-        )
+        card = ("bank_card",) if self.bank_card and not self.face else ()
+        return (*named, *card, *(("face",) if self.face else ()))
 
 
 def step_up_needed(policy: ProductPolicy, *, locked: bool, best: Level) -> StepUpNeeds:
@@ -259,6 +263,7 @@ def _page(
         lang,
         {"w": WORDS[lang], "step": step, "errors": {}, **values},
         status_code=status_code,
+        switch=f"/phone/change?lang={'en' if lang == 'zh-CN' else 'zh-CN'}",
     )
 
 

@@ -49,6 +49,14 @@
     }
   }
 
+  // Once a field is edited, the error shown about its previous value no longer applies.
+  document.querySelectorAll("input[aria-describedby]").forEach(function (input) {
+    input.addEventListener("input", function () {
+      var error = document.getElementById(input.getAttribute("aria-describedby"));
+      if (error && error.classList.contains("field-error")) { show(input, error, null); }
+    });
+  });
+
   document.querySelectorAll("input[data-validate]").forEach(function (input) {
     input.addEventListener("blur", function () {
       var field = input.getAttribute("data-validate");
