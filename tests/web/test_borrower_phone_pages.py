@@ -347,3 +347,29 @@ def test_step_up_needed_follows_the_policy() -> None:
         "bank_card",
     )
     assert step_up_needed(lenient, locked=False, best=Level.L2).factors == ()
+
+
+def test_an_l3_account_not_locked_needs_only_the_new_numbers_code(world: World) -> None:
+    world.borrower.sign_in(OLD)
+    with world.context.session_factory() as session:
+        record_result(
+            session,
+            account_id=world.user_id(),
+            level_reached="L3",
+            level_needed="L3",
+            bound_phone_index=world.context.vault.blind_index("phone", OLD),
+            product="credit_large",
+            verified_at=datetime(2026, 11, 1, tzinfo=UTC),
+        )
+        session.commit()
+    step_up = answer(world, send_code(world))
+    assert "您的账户已达到所需等级" in step_up
+    assert 'id="name"' not in step_up
+    assert 'id="face_file"' not in step_up
+    done = world.client.post(
+        "/phone/change/confirm",
+        data={"new_phone": NEW, "csrf": csrf(world)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    assert "186****9999" in world.client.get("/phone/changed").text
