@@ -348,3 +348,12 @@ def test_the_status_links_every_remedy_and_support(borrower: Borrower) -> None:
     support = borrower.client.get("/support?lang=en")
     assert "Contact support" in support.text
     assert 'href="/help/PHONE_OWNED_BY_OTHER?lang=en"' in support.text
+
+
+def test_the_status_lists_needed_factors_not_yet_attempted() -> None:
+    from realname.verification.levels import Level
+    from realname.web.borrower import missing_factors
+
+    assert missing_factors(set(), Level.L2) == ["id_two_element", "bound_channel"]
+    assert missing_factors({"id_two_element", "bank_card_four_element"}, Level.L3) == ["face"]
+    assert missing_factors({"id_two_element", "carrier_three_element"}, Level.L2) == []

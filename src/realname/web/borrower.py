@@ -38,6 +38,7 @@ from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import create_tenant
 from realname.verification import users
 from realname.verification.catalogue import Language, get_catalogue
+from realname.verification.levels import Level
 from realname.verification.service import LOCKED_RECYCLED
 from realname.web.pages import templates
 
@@ -106,6 +107,7 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "未通过",
         "outcome_unavailable": "暂时无法核验",
         "outcome_other": "已核验",
+        "outcome_todo": "尚未进行",
         "locked_title": "账户敏感操作已暂停",
         "locked_text": "您登录用的手机号已被运营商重新分配给他人（二次放号）。"
         "为防止他人用这个号码操作您的账户，借款、换绑等敏感操作已暂停。"
@@ -171,6 +173,7 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "did not pass",
         "outcome_unavailable": "could not be checked yet",
         "outcome_other": "checked",
+        "outcome_todo": "not done yet",
         "locked_title": "Sensitive actions are paused",
         "locked_text": "The carrier re-issued your sign-in number to someone else. So that "
         "nobody can use that number on your account, borrowing, changing the phone and "
@@ -878,7 +881,29 @@ def factor_state(outcome: str) -> str:
     return "other" if outcome in UNDECIDED else "mismatch"
 
 
-def _factors(session: Session, account: Account, lang: Language) -> list[dict[str, str]]:
+#: The factors each level adds (DESIGN §3) and the checks any one of which attempts it.
+LEVEL_FACTORS: tuple[tuple[Level, str, frozenset[str]], ...] = (
+    (Level.L1, "id_two_element", frozenset({"id_two_element"})),
+    (
+        Level.L2,
+        "bound_channel",
+        frozenset({"carrier_three_element", "bank_card_four_element"}),
+    ),
+    (Level.L3, "face", frozenset({"face_liveness", "face_compare"})),
+)
+
+
+def missing_factors(checked: set[str], needed: Level) -> list[str]:
+    """Factors the ``needed`` level requires that no check has attempted yet."""
+    return [
+        factor for level, factor, kinds in LEVEL_FACTORS if level <= needed and not checked & kinds
+    ]
+
+
+def _factors(
+    session: Session, account: Account, needed: Level, lang: Language
+) -> list[dict[str, str]]:
+    """Every check done (its latest outcome), then each needed factor not yet attempted."""
     latest: dict[str, str] = {}
     for check in list_checks(session, account.id):
         latest[check.check_kind] = check.outcome
@@ -888,6 +913,9 @@ def _factors(session: Session, account: Account, lang: Language) -> list[dict[st
         state = factor_state(outcome)
         label = EXTRA_CHECK_WORDS[lang].get(kind) or catalogue.word("check", kind, lang)
         factors.append({"label": label, "state": state, "text": chrome[f"outcome_{state}"]})
+    for factor in missing_factors(set(latest), needed):
+        label = catalogue.word("factor", factor, lang)
+        factors.append({"label": label, "state": "todo", "text": chrome["outcome_todo"]})
     return factors
 
 
@@ -903,7 +931,7 @@ def status(request: Request, lang: LangQuery = "zh-CN") -> Response:
             view = users.status(session, account, lang)
         except NotFound:
             return RedirectResponse(f"/identity?lang={lang}", status_code=303)
-        factors = _factors(session, account, lang)
+        factors = _factors(session, account, Level.parse(view.needed), lang)
     causes = [
         {
             **cause,
