@@ -373,3 +373,21 @@ def test_an_l3_account_not_locked_needs_only_the_new_numbers_code(world: World) 
     )
     assert done.status_code == 303, done.text
     assert "186****9999" in world.client.get("/phone/changed").text
+
+
+def test_a_face_factor_not_yet_done_links_to_the_face_page(world: World) -> None:
+    world.borrower.sign_in(NEW)
+    with world.context.session_factory() as session:
+        record_result(
+            session,
+            account_id=world.user_id(),
+            level_reached="L0",
+            level_needed="L3",
+            product="credit_large",
+        )
+        session.commit()
+    status = world.client.get("/status")
+    assert re.search(
+        r'人脸核身</span><a class="state" href="/face\?lang=zh-CN">尚未进行', status.text
+    )
+    assert "身份证二要素核验" in status.text

@@ -893,6 +893,10 @@ LEVEL_FACTORS: tuple[tuple[Level, str, frozenset[str]], ...] = (
 )
 
 
+#: Where a factor not yet attempted is done: the face camera page for the face.
+FACTOR_LINKS = {"id_two_element": "/identity", "bound_channel": "/identity", "face": "/face"}
+
+
 def missing_factors(checked: set[str], needed: Level) -> list[str]:
     """Factors the ``needed`` level requires that no check has attempted yet."""
     return [
@@ -915,7 +919,14 @@ def _factors(
         factors.append({"label": label, "state": state, "text": chrome[f"outcome_{state}"]})
     for factor in missing_factors(set(latest), needed):
         label = catalogue.word("factor", factor, lang)
-        factors.append({"label": label, "state": "todo", "text": chrome["outcome_todo"]})
+        factors.append(
+            {
+                "label": label,
+                "state": "todo",
+                "text": chrome["outcome_todo"],
+                "href": FACTOR_LINKS[factor],
+            }
+        )
     return factors
 
 
