@@ -286,6 +286,8 @@ def test_bad_identity_fields_name_the_wrong_part(locked: World) -> None:
 
 def test_a_double_submitted_code_is_harmless(locked: World) -> None:
     challenge = send_code(locked)
+    assert send_code(locked) == challenge  # the form sent twice: one SMS, the same code
+    assert len(locked.borrower.gateway.messages_to(NEW)) == 1
     code = locked.borrower.last_code(NEW)
     first = answer(locked, challenge, code)
     second = answer(locked, challenge, code)

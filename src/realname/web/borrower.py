@@ -31,8 +31,11 @@ from realname.api.context import AppContext
 from realname.api.deps import transaction
 from realname.errors import NotFound, RealnameError
 from realname.identity import masking
+from realname.identity import phone as phones
+from realname.identity.errors import IdentityError
 from realname.identity.inspection import FieldReport, inspect_elements
-from realname.store.models import Account, Tenant
+from realname.privacy.vault import Vault
+from realname.store.models import Account, OtpChallenge, Tenant
 from realname.store.repositories.checks import list_checks
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import create_tenant
@@ -384,6 +387,37 @@ def _render(
 def safe_next(path: str) -> str:
     """``path`` if it is one of the borrower's own pages, else ``""`` (no open redirect)."""
     return path if path in NEXT_PATHS else ""
+
+
+def pending_challenge(
+    session: Session, vault: Vault, *, account_id: str, phone: str, purpose: str, now: datetime
+) -> str | None:
+    """The id of the account's live, unanswered code for ``phone``, if one was just sent.
+
+    A form submitted twice asks for a second code that the send limits refuse; the
+    page then carries on with the first code, which is still valid.
+    """
+    try:
+        index = vault.blind_index("phone", phones.validate(phone))
+    except IdentityError:
+        return None
+    latest = session.scalars(
+        select(OtpChallenge)
+        .where(
+            OtpChallenge.account_id == account_id,
+            OtpChallenge.phone_blind_index == index,
+            OtpChallenge.purpose == purpose,
+        )
+        .order_by(OtpChallenge.created_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.status != "pending" or _aware(latest.expires_at) <= now:
+        return None
+    return latest.id
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def _to_sign_in(lang: Language, next_path: str = "") -> RedirectResponse:

@@ -40,6 +40,7 @@ from realname.web.borrower import (
     _to_sign_in,
     _unit,
     field_message,
+    pending_challenge,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -147,6 +148,17 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 language=lang,
             )
     except OtpRateLimited:
+        with _unit(request) as session:
+            pending = pending_challenge(
+                session,
+                context.vault,
+                account_id=account.id,
+                phone=phone,
+                purpose=otp.Purpose.LINK_ACCOUNT.value,
+                now=_now(),
+            )
+        if pending is not None:  # a second submit: carry on with the first code
+            return _code_page(request, lang, phone, pending, {})
         errors = {"phone": CHROME[lang]["rate_limited"]}
         return _page(request, lang, "start", {"phone": phone, "errors": errors}, 429)
     except RealnameError:

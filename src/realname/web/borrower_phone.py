@@ -76,6 +76,7 @@ from realname.web.borrower import (
     _to_sign_in,
     _unit,
     field_message,
+    pending_challenge,
 )
 
 router = APIRouter(include_in_schema=False)
@@ -448,6 +449,16 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
             )
     except OtpRateLimited:
         with _unit(request) as session:
+            pending = pending_challenge(
+                session,
+                context.vault,
+                account_id=account.id,
+                phone=new_phone,
+                purpose=otp.Purpose.POSSESSION.value,
+                now=_now(),
+            )
+            if pending is not None:  # a second submit: carry on with the first code
+                return _code_page(request, lang, new_phone, pending, {})
             return _start_page(
                 request,
                 session,
