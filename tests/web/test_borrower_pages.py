@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -273,3 +274,86 @@ def test_the_status_refreshes_itself_while_an_authority_is_down(borrower: Borrow
     assert 'id="cause-PROVIDER_UNAVAILABLE"' in status.text
     assert '<meta http-equiv="refresh" content="15">' in status.text
     assert "暂时无法核验" in status.text
+
+
+def make_old_account(borrower: Borrower, phone: str) -> None:
+    """An account signed up on ``phone`` a year ago (its codes long expired)."""
+    import anyio
+
+    from realname.accounts import service as accounts
+    from realname.api.deps import transaction
+    from realname.web.borrower import web_tenant_id
+
+    context = borrower.client.app.state.context  # type: ignore[attr-defined]
+    then = datetime.now(UTC) - timedelta(days=365)
+    with context.session_factory() as session, transaction(session):
+        tenant = web_tenant_id(session)
+        started = anyio.run(
+            lambda: accounts.start_signup_or_login(
+                session, context.vault, borrower.gateway, tenant, phone, now=then
+            )
+        )
+        accounts.complete(
+            session,
+            context.vault,
+            tenant_id=tenant,
+            phone=phone,
+            challenge_id=started.challenge_id,
+            code=borrower.last_code(phone),
+            now=then,
+        )
+
+
+@pytest.mark.parametrize("borrower", ["registered-twice-with-new-number"], indirect=True)
+def test_the_other_account_is_linked_after_a_code_on_its_phone(borrower: Borrower) -> None:
+    make_old_account(borrower, PHONE)
+    borrower.sign_in("18612349999")  # today's account
+    page = borrower.client.get("/link")
+    assert page.status_code == 200
+    same = borrower.client.post(
+        "/link/code", data={"phone": "18612349999", "csrf": borrower.csrf(page.text)}
+    )
+    assert same.status_code == 422
+    assert "这是您当前登录的号码" in same.text
+    missing = borrower.client.post("/link/code", data={"phone": PHONE})
+    assert missing.status_code == 403
+    code_page = borrower.client.post(
+        "/link/code", data={"phone": PHONE, "csrf": borrower.csrf(page.text)}
+    )
+    assert code_page.status_code == 200, code_page.text
+    assert "139****5678" in code_page.text
+    challenge = re.search(r'name="challenge_id" value="([^"]+)"', code_page.text)
+    assert challenge is not None
+    fields = {"phone": PHONE, "challenge_id": challenge[1], "csrf": borrower.csrf(page.text)}
+    wrong = borrower.client.post("/link/verify", data={**fields, "code": "000000"})
+    assert wrong.status_code == 400
+    assert "验证码不正确" in wrong.text
+    code = borrower.last_code(PHONE)
+    done = borrower.client.post("/link/verify", data={**fields, "code": code})
+    assert done.status_code == 200, done.text
+    assert "账号已关联" in done.text
+    again = borrower.client.post("/link/verify", data={**fields, "code": code})
+    assert "账号已关联" in again.text  # a double submit is harmless
+    assert PHONE not in done.text.replace(f'value="{PHONE}"', "")
+
+
+def test_the_status_links_every_remedy_and_support(borrower: Borrower) -> None:
+    borrower.sign_in()
+    borrower.consent(["id", "phone"])
+    borrower.submit(name=NAME, id_number=ID_NUMBER, phone=PHONE)
+    status = borrower.client.get("/status")
+    assert 'href="/phone/change?lang=zh-CN"' in status.text
+    assert 'href="/link?lang=zh-CN"' in status.text
+    assert 'href="/support?lang=zh-CN"' in status.text
+    support = borrower.client.get("/support?lang=en")
+    assert "Contact support" in support.text
+    assert 'href="/help/PHONE_OWNED_BY_OTHER?lang=en"' in support.text
+
+
+def test_the_status_lists_needed_factors_not_yet_attempted() -> None:
+    from realname.verification.levels import Level
+    from realname.web.borrower import missing_factors
+
+    assert missing_factors(set(), Level.L2) == ["id_two_element", "bound_channel"]
+    assert missing_factors({"id_two_element", "bank_card_four_element"}, Level.L3) == ["face"]
+    assert missing_factors({"id_two_element", "carrier_three_element"}, Level.L2) == []

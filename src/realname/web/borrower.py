@@ -31,13 +31,18 @@ from realname.api.context import AppContext
 from realname.api.deps import transaction
 from realname.errors import NotFound, RealnameError
 from realname.identity import masking
+from realname.identity import phone as phones
+from realname.identity.errors import IdentityError
 from realname.identity.inspection import FieldReport, inspect_elements
-from realname.store.models import Account, Tenant
+from realname.privacy.vault import Vault
+from realname.store.models import Account, OtpChallenge, Tenant
 from realname.store.repositories.checks import list_checks
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import create_tenant
 from realname.verification import users
 from realname.verification.catalogue import Language, get_catalogue
+from realname.verification.levels import Level
+from realname.verification.service import LOCKED_RECYCLED
 from realname.web.pages import templates
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +54,10 @@ ANON_COOKIE = "rn_anon"
 CONSENT_KINDS = ("id", "phone", "bank_card", "face")
 #: Seconds between reloads of the status page while an authority is unavailable.
 REFRESH_SECONDS = 15
+#: Pages a sign-in may return to (``next``): the borrower's own, nothing else.
+NEXT_PATHS = frozenset(
+    {"/status", "/identity", "/consent", "/phone/change", "/link", "/support", "/face"}
+)
 
 LangQuery = Annotated[Literal["zh-CN", "en"], Query()]
 
@@ -101,6 +110,21 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "未通过",
         "outcome_unavailable": "暂时无法核验",
         "outcome_other": "已核验",
+        "outcome_todo": "尚未进行",
+        "locked_title": "账户敏感操作已暂停",
+        "locked_text": "您登录用的手机号已被运营商重新分配给他人（二次放号）。"
+        "为防止他人用这个号码操作您的账户，借款、换绑等敏感操作已暂停。"
+        "换绑到您本人正在使用的号码即可恢复。",
+        "change_phone": "更换绑定手机号",
+        "link_other": "关联另一个账号",
+        "retry_now": "立即刷新",
+        "support_title": "联系客服",
+        "support_lead": "客服可以看到您的验证记录（已脱敏），帮您找到原因。"
+        "请在 App 内“在线客服”或拨打客服热线，并告知下面的查询编号。",
+        "support_ref": "查询编号",
+        "support_causes": "当前原因代码",
+        "support_none": "目前没有待处理的原因。",
+        "back_status": "返回认证状态",
     },
     "en": {
         "site": "Identity verification",
@@ -152,6 +176,22 @@ CHROME: dict[Language, dict[str, str]] = {
         "outcome_mismatch": "did not pass",
         "outcome_unavailable": "could not be checked yet",
         "outcome_other": "checked",
+        "outcome_todo": "not done yet",
+        "locked_title": "Sensitive actions are paused",
+        "locked_text": "The carrier re-issued your sign-in number to someone else. So that "
+        "nobody can use that number on your account, borrowing, changing the phone and "
+        "other sensitive actions are paused. Bind a number you use to restore them.",
+        "change_phone": "Change the bound phone",
+        "link_other": "Link another account",
+        "retry_now": "Refresh now",
+        "support_title": "Contact support",
+        "support_lead": "Support can see your (masked) verification history and help you "
+        "find the reason. Use in-app chat or call the support line and quote the "
+        "reference below.",
+        "support_ref": "Reference",
+        "support_causes": "Current cause codes",
+        "support_none": "Nothing is outstanding.",
+        "back_status": "Back to your status",
     },
 }
 
@@ -236,6 +276,12 @@ REMEDY_LINKS = {
     "give_consent": "/consent",
     "complete_steps": "/identity",
     "reverify": "/identity",
+    "change_phone": "/phone/change",
+    "link_account": "/link",
+    "retry_later": "/status",
+    "retake_face": "/face",
+    "contact_support": "/support",
+    "request_review": "/support",
 }
 
 
@@ -325,6 +371,7 @@ def _render(
             "other": _other(lang),
             "t": CHROME[lang],
             "csrf": csrf_token(secret),
+            "field_messages": FIELD_ERRORS[lang],
             "signed_in": SESSION_COOKIE in request.cookies,
             "switch_url": switch or f"{request.url.path}?lang={_other(lang)}",
             **values,
@@ -337,17 +384,69 @@ def _render(
     return response
 
 
-def _to_sign_in(lang: Language) -> RedirectResponse:
-    return RedirectResponse(f"/?expired=1&lang={lang}", status_code=303)
+def safe_next(path: str) -> str:
+    """``path`` if it is one of the borrower's own pages, else ``""`` (no open redirect)."""
+    return path if path in NEXT_PATHS else ""
 
 
-def _expired_page(request: Request, lang: Language, phone: str = "") -> HTMLResponse:
-    """The sign-in page after a lost session, keeping the non-sensitive fields."""
+def pending_challenge(
+    session: Session, vault: Vault, *, account_id: str, phone: str, purpose: str, now: datetime
+) -> str | None:
+    """The id of the account's live, unanswered code for ``phone``, if one was just sent.
+
+    A form submitted twice asks for a second code that the send limits refuse; the
+    page then carries on with the first code, which is still valid.
+    """
+    try:
+        index = vault.blind_index("phone", phones.validate(phone))
+    except IdentityError:
+        return None
+    latest = session.scalars(
+        select(OtpChallenge)
+        .where(
+            OtpChallenge.account_id == account_id,
+            OtpChallenge.phone_blind_index == index,
+            OtpChallenge.purpose == purpose,
+        )
+        .order_by(OtpChallenge.created_at.desc())
+        .limit(1)
+    ).first()
+    if latest is None or latest.status != "pending" or _aware(latest.expires_at) <= now:
+        return None
+    return latest.id
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _to_sign_in(lang: Language, next_path: str = "") -> RedirectResponse:
+    target = f"/?expired=1&lang={lang}"
+    if safe_next(next_path):
+        target += f"&next={next_path}"
+    return RedirectResponse(target, status_code=303)
+
+
+def _expired_page(
+    request: Request, lang: Language, phone: str = "", *, next_path: str = ""
+) -> HTMLResponse:
+    """The sign-in page after a lost session, keeping the non-sensitive fields.
+
+    Kept: the language (the page is in it), the page the borrower was on (signing in
+    returns there) and the sign-in phone they typed on this device. Not kept: name, ID
+    number, card number, a new phone, a face capture or a code — personal data that
+    should not outlive the session in a page cache or a shared screen.
+    """
     response = _render(
         request,
         "signin.html",
         lang,
-        {"phone": phone, "notice": CHROME[lang]["expired"], "errors": {}},
+        {
+            "phone": phone,
+            "notice": CHROME[lang]["expired"],
+            "errors": {},
+            "next": safe_next(next_path),
+        },
         secret=request.cookies.get(ANON_COOKIE) or secrets.token_urlsafe(24),
         status_code=401,
     )
@@ -360,15 +459,24 @@ def _expired_page(request: Request, lang: Language, phone: str = "") -> HTMLResp
 
 @router.get("/", response_class=HTMLResponse)
 def home(
-    request: Request, lang: LangQuery = "zh-CN", expired: int = 0, phone: str = ""
+    request: Request,
+    lang: LangQuery = "zh-CN",
+    expired: int = 0,
+    phone: str = "",
+    next_path: Annotated[str, Query(alias="next", max_length=64)] = "",
 ) -> Response:
     with _unit(request) as session:
         account = _signed_in(request, session)
         if account is not None:
-            return RedirectResponse(f"/status?lang={lang}", status_code=303)
+            return RedirectResponse(
+                f"{safe_next(next_path) or '/status'}?lang={lang}", status_code=303
+            )
     notice = CHROME[lang]["expired"] if expired else None
     return _render(
-        request, "signin.html", lang, {"phone": phone[:32], "notice": notice, "errors": {}}
+        request,
+        "signin.html",
+        lang,
+        {"phone": phone[:32], "notice": notice, "errors": {}, "next": safe_next(next_path)},
     )
 
 
@@ -376,6 +484,7 @@ def home(
 async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
     form = await _form(request)
     phone = _one(form, "phone")
+    next_path = safe_next(_one(form, "next"))
     secret = request.cookies.get(ANON_COOKIE) or request.cookies.get(SESSION_COOKIE)
     chrome = CHROME[lang]
     if not _csrf_ok(secret, _one(form, "csrf")):
@@ -383,7 +492,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["csrf"], "errors": {}},
+            {"phone": phone, "notice": chrome["csrf"], "errors": {}, "next": next_path},
             status_code=403,
         )
     report = inspect_elements(today=date.today(), phone_value=phone)["phone"]
@@ -395,7 +504,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": None, "errors": {"phone": message}},
+            {"phone": phone, "notice": None, "errors": {"phone": message}, "next": next_path},
             status_code=422,
         )
     context = _context(request)
@@ -415,7 +524,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["rate_limited"], "errors": {}},
+            {"phone": phone, "notice": chrome["rate_limited"], "errors": {}, "next": next_path},
             status_code=429,
         )
     except RealnameError:
@@ -423,10 +532,10 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
             request,
             "signin.html",
             lang,
-            {"phone": phone, "notice": chrome["error"], "errors": {}},
+            {"phone": phone, "notice": chrome["error"], "errors": {}, "next": next_path},
             status_code=400,
         )
-    return _code_page(request, lang, phone, started.challenge_id, {})
+    return _code_page(request, lang, phone, started.challenge_id, {}, next_path=next_path)
 
 
 def _is_sandbox(context: AppContext) -> bool:
@@ -442,12 +551,15 @@ def _code_page(
     challenge_id: str,
     errors: dict[str, str],
     status_code: int = 200,
+    *,
+    next_path: str = "",
 ) -> HTMLResponse:
     return _render(
         request,
         "code.html",
         lang,
         {
+            "next": next_path,
             "phone": phone,
             "masked_phone": masking.mask_phone(phone),
             "challenge_id": challenge_id,
@@ -463,14 +575,27 @@ def _code_page(
 async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
     form = await _form(request)
     phone, challenge_id, code = _one(form, "phone"), _one(form, "challenge_id"), _one(form, "code")
+    next_path = safe_next(_one(form, "next"))
     secret = request.cookies.get(ANON_COOKIE) or request.cookies.get(SESSION_COOKIE)
     if not _csrf_ok(secret, _one(form, "csrf")):
         return _code_page(
-            request, lang, phone, challenge_id, {"code": CHROME[lang]["csrf"]}, status_code=403
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": CHROME[lang]["csrf"]},
+            status_code=403,
+            next_path=next_path,
         )
     if not (code.isdigit() and len(code) == 6):
         return _code_page(
-            request, lang, phone, challenge_id, {"code": FIELD_ERRORS[lang]["code"]}, 422
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": FIELD_ERRORS[lang]["code"]},
+            422,
+            next_path=next_path,
         )
     context = _context(request)
     try:
@@ -486,11 +611,25 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
             )
     except AccountsError as error:
         return _code_page(
-            request, lang, phone, challenge_id, {"code": _otp_message(error, lang)}, 400
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": _otp_message(error, lang)},
+            400,
+            next_path=next_path,
         )
     except RealnameError:
-        return _code_page(request, lang, phone, challenge_id, {"code": CHROME[lang]["error"]}, 400)
-    response = RedirectResponse(f"/consent?lang={lang}", status_code=303)
+        return _code_page(
+            request,
+            lang,
+            phone,
+            challenge_id,
+            {"code": CHROME[lang]["error"]},
+            400,
+            next_path=next_path,
+        )
+    response = RedirectResponse(f"{next_path or '/consent'}?lang={lang}", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         signed.session_token,
@@ -776,7 +915,33 @@ def factor_state(outcome: str) -> str:
     return "other" if outcome in UNDECIDED else "mismatch"
 
 
-def _factors(session: Session, account: Account, lang: Language) -> list[dict[str, str]]:
+#: The factors each level adds (DESIGN §3) and the checks any one of which attempts it.
+LEVEL_FACTORS: tuple[tuple[Level, str, frozenset[str]], ...] = (
+    (Level.L1, "id_two_element", frozenset({"id_two_element"})),
+    (
+        Level.L2,
+        "bound_channel",
+        frozenset({"carrier_three_element", "bank_card_four_element"}),
+    ),
+    (Level.L3, "face", frozenset({"face_liveness", "face_compare"})),
+)
+
+
+#: Where a factor not yet attempted is done: the face camera page for the face.
+FACTOR_LINKS = {"id_two_element": "/identity", "bound_channel": "/identity", "face": "/face"}
+
+
+def missing_factors(checked: set[str], needed: Level) -> list[str]:
+    """Factors the ``needed`` level requires that no check has attempted yet."""
+    return [
+        factor for level, factor, kinds in LEVEL_FACTORS if level <= needed and not checked & kinds
+    ]
+
+
+def _factors(
+    session: Session, account: Account, needed: Level, lang: Language
+) -> list[dict[str, str]]:
+    """Every check done (its latest outcome), then each needed factor not yet attempted."""
     latest: dict[str, str] = {}
     for check in list_checks(session, account.id):
         latest[check.check_kind] = check.outcome
@@ -786,6 +951,16 @@ def _factors(session: Session, account: Account, lang: Language) -> list[dict[st
         state = factor_state(outcome)
         label = EXTRA_CHECK_WORDS[lang].get(kind) or catalogue.word("check", kind, lang)
         factors.append({"label": label, "state": state, "text": chrome[f"outcome_{state}"]})
+    for factor in missing_factors(set(latest), needed):
+        label = catalogue.word("factor", factor, lang)
+        factors.append(
+            {
+                "label": label,
+                "state": "todo",
+                "text": chrome["outcome_todo"],
+                "href": FACTOR_LINKS[factor],
+            }
+        )
     return factors
 
 
@@ -801,7 +976,7 @@ def status(request: Request, lang: LangQuery = "zh-CN") -> Response:
             view = users.status(session, account, lang)
         except NotFound:
             return RedirectResponse(f"/identity?lang={lang}", status_code=303)
-        factors = _factors(session, account, lang)
+        factors = _factors(session, account, Level.parse(view.needed), lang)
     causes = [
         {
             **cause,
@@ -821,6 +996,30 @@ def status(request: Request, lang: LangQuery = "zh-CN") -> Response:
             "causes": causes,
             "factors": factors,
             "masked_phone": masked_phone,
+            "locked": view.account_status == LOCKED_RECYCLED,
             "refresh": REFRESH_SECONDS if refresh else None,
         },
+    )
+
+
+@router.get("/support", response_class=HTMLResponse)
+def support(request: Request, lang: LangQuery = "zh-CN") -> Response:
+    """Contact support: the reference to quote and the causes shown, nothing personal.
+
+    The reference is the account's opaque id (the API's ``user_id``), which the
+    operations console can look up without the borrower reading out personal data.
+    """
+    with _unit(request) as session:
+        account = _signed_in(request, session)
+        if account is None:
+            return _to_sign_in(lang, "/support")
+        try:
+            codes = [cause["code"] for cause in users.status(session, account, lang).causes]
+        except NotFound:
+            codes = []
+    return _render(
+        request,
+        "support.html",
+        lang,
+        {"reference": account.id, "codes": codes},
     )

@@ -125,7 +125,9 @@ def install(app: object) -> None:
     assert isinstance(app, FastAPI)
     app.include_router(router)
     # Imported here: the borrower pages import this module's templates.
-    from realname.web import borrower
+    from realname.web import borrower, borrower_link, borrower_phone
 
     app.include_router(borrower.router)
+    app.include_router(borrower_phone.router)
+    app.include_router(borrower_link.router)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
