@@ -16,6 +16,7 @@ from realname.api.context import AppContext
 from realname.api.routers import (
     credentials,
     credit,
+    face,
     health,
     identity,
     sandbox,
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(credit.router)
     app.include_router(credentials.router)
     app.include_router(step_up.router)
+    app.include_router(face.router)
     pages.install(app)
     install_dispatcher(app)
     install_checkpointer(app)
