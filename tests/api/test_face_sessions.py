@@ -125,7 +125,8 @@ def test_a_live_capture_of_the_right_person_reaches_l3_and_cannot_be_replayed(
         assert checks["face_compare"].raw_code == "Success"
         assert checks["face_compare"].cost_fen > 0
         row = session.get(FaceSession, started["session_id"])
-        assert row is not None and row.frames_ciphertext is None  # retention 0: not kept
+        assert row is not None
+        assert row.frames_ciphertext is None
 
     again = _upload(world, user, started, frames)
     assert again.status_code == 409
@@ -181,9 +182,7 @@ def test_an_expired_challenge_is_refused(world: World) -> None:
 
 def test_face_consent_is_required(world: World) -> None:
     user = _l2_user(world, ["id", "phone"])
-    response = world.client.post(
-        f"/v1/users/{user}/face/sessions", json={}, headers=world.headers
-    )
+    response = world.client.post(f"/v1/users/{user}/face/sessions", json={}, headers=world.headers)
     assert response.status_code == 403
     assert response.json()["code"] == "CONSENT_MISSING"
     # Withdrawn after the start: the upload is refused too.
@@ -215,7 +214,10 @@ def test_bad_frames_are_422_with_a_code_and_do_not_spend_the_nonce(world: World)
             [good[0], {"media_type": "image/jpeg", "content_base64": "aGVsbG8="}],
             "FACE_FRAME_INVALID",
         ),
-        ([good[0], {"media_type": "image/gif", "content_base64": "aGVsbG8="}], "FACE_FRAME_INVALID"),
+        (
+            [good[0], {"media_type": "image/gif", "content_base64": "aGVsbG8="}],
+            "FACE_FRAME_INVALID",
+        ),
         (
             [good[0], {"media_type": "image/jpeg", "content_base64": "A" * 2_100_000}],
             "FACE_FRAME_TOO_LARGE",
@@ -249,7 +251,8 @@ def test_frames_are_kept_encrypted_only_with_a_retention_period(
     assert _upload(world, user, started, frames).json()["state"] == "passed"
     with context.session_factory() as session:
         row = session.get(FaceSession, started["session_id"])
-        assert row is not None and row.frames_ciphertext is not None
+        assert row is not None
+        assert row.frames_ciphertext is not None
         assert base64.b64decode(frames[0]["content_base64"])[:64] not in row.frames_ciphertext
         account = session.get(Account, user)
         assert account is not None
@@ -259,4 +262,5 @@ def test_frames_are_kept_encrypted_only_with_a_retention_period(
         assert face_sessions.purge_frames(session, datetime.now(UTC) + timedelta(days=8)) == 1
         session.commit()
         session.refresh(row)
-        assert row.frames_ciphertext is None and row.result["liveness"]["passed"] is True
+        assert row.frames_ciphertext is None
+        assert row.result["liveness"]["passed"] is True

@@ -457,10 +457,14 @@ def _record_liveness_failure(
         verified_at=previous.verified_at if previous else None,
     )
     state = (str(reached), [cause.code])
-    if previous is None or (
-        previous.level_reached,
-        [c.code for c in previous.causes],
-    ) != state:
+    if (
+        previous is None
+        or (
+            previous.level_reached,
+            [c.code for c in previous.causes],
+        )
+        != state
+    ):
         enqueue_status_changed(
             session,
             account.tenant_id,
@@ -587,4 +591,3 @@ async def upload_frames(
         },
     )
     return view(session, account, row.id, now)
-

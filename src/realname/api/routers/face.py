@@ -172,9 +172,7 @@ async def upload_face_frames(
         return SessionOut.model_validate(result, from_attributes=True)
 
 
-@router.get(
-    "/{user_id}/face/sessions/{session_id}", response_model=SessionOut, dependencies=[Read]
-)
+@router.get("/{user_id}/face/sessions/{session_id}", response_model=SessionOut, dependencies=[Read])
 def get_face_session(
     user_id: str, session_id: str, session: SessionDep, principal: PrincipalDep
 ) -> SessionOut:

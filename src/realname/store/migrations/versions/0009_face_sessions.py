@@ -47,11 +47,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_face_sessions"),
         sa.UniqueConstraint("nonce_hash", name="uq_face_sessions_nonce_hash"),
         sa.ForeignKeyConstraint(
-            ["tenant_id"], ["tenants.id"], name="fk_face_sessions_tenant_id_tenants",
+            ["tenant_id"],
+            ["tenants.id"],
+            name="fk_face_sessions_tenant_id_tenants",
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["account_id"], ["accounts.id"], name="fk_face_sessions_account_id_accounts",
+            ["account_id"],
+            ["accounts.id"],
+            name="fk_face_sessions_account_id_accounts",
             ondelete="CASCADE",
         ),
     )
