@@ -231,6 +231,15 @@ class SqlChallengeStore:
 # ------------------------------------------------------------------------ start / read
 
 
+def _issue(now: datetime, ttl: timedelta) -> Challenge:
+    return Challenge.issue(now=now, ttl=ttl)
+
+
+#: How challenges are made: :meth:`Challenge.issue` on the OS CSPRNG. Browser tests
+#: replace it to know the action order before the fake camera file is built.
+new_challenge: Callable[[datetime, timedelta], Challenge] = _issue
+
+
 def _require_consent(session: Session, account: Account, now: datetime) -> None:
     if "face" not in consents_of(session, account, now):
         raise ConsentMissing(kind="face")
@@ -249,19 +258,15 @@ def start_session(
     policy: ProductPolicy,
     *,
     now: datetime,
-    issue: Callable[..., Challenge] = Challenge.issue,
 ) -> Started:
-    """Issue a challenge for ``account`` toward ``policy`` (a product needing L3).
-
-    ``issue`` is :meth:`Challenge.issue` (the OS CSPRNG); tests may pass a seeded one.
-    """
+    """Issue a challenge for ``account`` toward ``policy`` (a product needing L3)."""
     if policy.level < Level.L3:
         raise BadRequest("This product does not need a face check (L3).", field="product")
     _require_consent(session, account, now)
     _require_l2(session, account)
     # The store writes in its own transaction; end ours first (no lock held across it).
     session.commit()
-    challenge = issue(now=now, ttl=CHALLENGE_TTL)
+    challenge = new_challenge(now, CHALLENGE_TTL)
     SqlChallengeStore(session_factory, owner=(account.tenant_id, account.id, policy.name)).save(
         challenge
     )
