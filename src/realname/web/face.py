@@ -62,6 +62,9 @@ WORDS: dict[Language, dict[str, str]] = {
         "to_identity": "填写身份信息",
         "start": "开始拍摄",
         "privacy": "画面只用于本次核验，不会保存。",
+        "consent_kept": "人脸信息属于敏感个人信息。我们仅用它做活体检测，并与公安登记照片比对；"
+        "拍摄的画面加密保存 {days} 天后删除。",
+        "privacy_kept": "画面只用于本次核验，加密保存 {days} 天后删除。",
         "hold": "请正对屏幕，保持不动",
         "blink": "请眨眨眼",
         "turn_left": "请向左转头",
@@ -91,6 +94,11 @@ WORDS: dict[Language, dict[str, str]] = {
         "to_identity": "Enter identity details",
         "start": "Start",
         "privacy": "The pictures are used for this check only and are not kept.",
+        "consent_kept": "Face data is sensitive personal information. We use it only for a "
+        "liveness check and a comparison with your registry photo; the pictures are kept "
+        "encrypted for {days} days, then deleted.",
+        "privacy_kept": "The pictures are used for this check only, kept encrypted for {days} "
+        "days, then deleted.",
         "hold": "Look at the screen and hold still",
         "blink": "Blink your eyes",
         "turn_left": "Turn your head to your left",
@@ -129,7 +137,12 @@ def face_page(request: Request, lang: LangQuery = "zh-CN") -> Response:
         consented = "face" in users.consents_of(session, account, _now())
         ready = _l2(session, account)
     mode = "consent" if not consented else ("camera" if ready else "not_ready")
-    words = WORDS[lang]
+    words = dict(WORDS[lang])
+    days = _context(request).settings.face_frame_retention_days
+    if days > 0:
+        # Say what is true: with a retention period the frames are kept that long.
+        words["consent_text"] = words["consent_kept"].format(days=days)
+        words["privacy"] = words["privacy_kept"].format(days=days)
     return _render(
         request,
         "face.html",
