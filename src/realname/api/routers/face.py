@@ -43,6 +43,10 @@ class StartIn(BaseModel):
     product: str = Field(default=DEFAULT_PRODUCT, max_length=64)
 
 
+#: An empty or missing body starts toward :data:`DEFAULT_PRODUCT`.
+NO_BODY = StartIn()
+
+
 class StartedOut(BaseModel):
     session_id: str
     nonce: str = Field(description="Send it back with the frames; it is good for one upload")
@@ -109,7 +113,7 @@ def start_face_session(
     session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
-    body: StartIn | None = None,
+    body: StartIn = NO_BODY,
 ) -> StartedOut:
     """Start a face check: the actions to perform in order, a nonce and an expiry.
 
@@ -121,7 +125,7 @@ def start_face_session(
         session,
         context.session_factory,
         account,
-        _policy(context, (body or StartIn()).product),
+        _policy(context, body.product),
         now=_now(),
     )
     return StartedOut(
