@@ -59,7 +59,7 @@ class StartedOut(BaseModel):
 
 class FrameIn(BaseModel):
     media_type: str = Field(max_length=32, examples=["image/jpeg"])
-    content_base64: str = Field(max_length=4_000_000, examples=["/9j/4AAQSkZJRgABAQ…"])
+    content_base64: str = Field(max_length=2_500_000, examples=["/9j/4AAQSkZJRgABAQ…"])
 
 
 class FramesIn(BaseModel):
@@ -82,7 +82,7 @@ class FramesIn(BaseModel):
         },
     )
     nonce: str = Field(max_length=128)
-    frames: list[FrameIn] = Field(max_length=64)
+    frames: list[FrameIn] = Field(max_length=32)
 
 
 class SessionOut(BaseModel):
