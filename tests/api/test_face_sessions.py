@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -93,8 +94,9 @@ def _upload(world: World, user: str, started: dict[str, Any], frames: list[Any])
 
 
 def test_a_live_capture_of_the_right_person_reaches_l3_and_cannot_be_replayed(
-    world: World,
+    world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     user = _l2_user(world)
     started = _start(world, user)
     assert 2 <= len(started["actions"]) <= 3
@@ -127,6 +129,11 @@ def test_a_live_capture_of_the_right_person_reaches_l3_and_cannot_be_replayed(
         row = session.get(FaceSession, started["session_id"])
         assert row is not None
         assert row.frames_ciphertext is None
+
+    # Frames are biometric data: no log line carries any part of one.
+    assert "request served" in caplog.text
+    assert all(frame["content_base64"][100:160] not in caplog.text for frame in frames)
+    assert started["nonce"] not in caplog.text
 
     again = _upload(world, user, started, frames)
     assert again.status_code == 409
