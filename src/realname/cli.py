@@ -407,6 +407,27 @@ def jobs_webhooks(
         console.print(report)
 
 
+@jobs_app.command("purge-face-frames")
+def jobs_purge_face_frames() -> None:
+    """Delete face-session frames whose retention period has ended.
+
+    Frames are kept only when REALNAME_FACE_FRAME_RETENTION_DAYS is above 0 (each
+    upload also purges what is due); run this daily from one worker to be sure.
+    """
+    from datetime import UTC, datetime
+
+    from realname.store.db import make_engine, make_session_factory
+    from realname.verification.face_sessions import purge_frames
+
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session, session.begin():
+            purged = purge_frames(session, datetime.now(UTC))
+    finally:
+        engine.dispose()
+    console.print(f"{purged} face sessions' frames deleted")
+
+
 @tenants_app.command("create")
 def tenants_create(
     name: Annotated[str, typer.Argument(help="The tenant's display name.")],

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     #: pending; 0 turns the loop off (run ``realname jobs rerun-unavailable`` from one
     #: worker instead when several API processes share a database).
     rerun_interval_seconds: float = Field(default=60.0, ge=0)
+    #: Days the frames of a face session are kept (vault-encrypted) after its result;
+    #: 0 (the default) discards them at once and keeps only the measurements.
+    face_frame_retention_days: int = Field(default=0, ge=0, le=365)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -16,6 +16,7 @@ from realname.api.context import AppContext
 from realname.api.routers import (
     credentials,
     credit,
+    face,
     health,
     identity,
     sandbox,
@@ -28,6 +29,7 @@ from realname.config import Settings, get_settings
 from realname.credentials.jobs import install_checkpointer
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
+from realname.web import face as face_page
 from realname.web import pages
 from realname.webhooks.dispatcher import install_dispatcher
 
@@ -86,7 +88,9 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(credit.router)
     app.include_router(credentials.router)
     app.include_router(step_up.router)
+    app.include_router(face.router)
     pages.install(app)
+    app.include_router(face_page.router)
     install_dispatcher(app)
     install_checkpointer(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)

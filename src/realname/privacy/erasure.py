@@ -21,7 +21,13 @@ from realname.credentials.lifecycle import revoke_account_credentials
 from realname.credentials.status_list import RevokeReason
 from realname.errors import NotFound
 from realname.privacy.vault import Vault
-from realname.store.models import Account, Person, PhoneBinding, VerificationResult
+from realname.store.models import (
+    Account,
+    FaceSession,
+    Person,
+    PhoneBinding,
+    VerificationResult,
+)
 from realname.store.repositories.people import erase_person
 
 
@@ -50,6 +56,12 @@ def erase_user(
     session.execute(
         delete(PhoneBinding)
         .where(PhoneBinding.account_id.in_(account_ids))
+        .execution_options(synchronize_session=False)
+    )
+    # Face sessions: retained frames (biometric data) and their measurements go too.
+    session.execute(
+        delete(FaceSession)
+        .where(FaceSession.account_id.in_(account_ids))
         .execution_options(synchronize_session=False)
     )
     session.execute(

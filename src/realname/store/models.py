@@ -913,3 +913,44 @@ class CreditApplication(Base):
 
 
 __all__ += ["CreditApplication"]
+
+
+class FaceSession(Base):
+    """One active-liveness challenge of an account, and what its one upload showed.
+
+    Kept in the database, not in process memory, so a challenge issued by one API
+    process can be answered through another and a replay is recognised everywhere.
+    ``used_at`` is set by a single guarded update: the nonce is spent exactly once.
+    ``result`` holds measurements only (landmark ratios, similarity, codes), never a
+    frame or a descriptor. ``frames_ciphertext`` is empty unless a retention period is
+    configured; then it holds the frames encrypted under the person's data key until
+    ``purge_after``.
+    """
+
+    __tablename__ = "face_sessions"
+    __table_args__ = (Index("ix_face_sessions_account_created", "account_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    #: SHA-256 of the nonce: the nonce is a bearer secret for one upload.
+    nonce_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), unique=True)
+    actions: Mapped[list[str]] = mapped_column(default=list)
+    product: Mapped[str] = mapped_column(String(64))
+    #: pending, passed, failed or expired.
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None] = mapped_column(default=None)
+    completed_at: Mapped[datetime | None] = mapped_column(default=None)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    result_id: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    frames_ciphertext: Mapped[bytes | None] = mapped_column(default=None)
+    purge_after: Mapped[datetime | None] = mapped_column(default=None)
+
+
+__all__ += ["FaceSession"]
