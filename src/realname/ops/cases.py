@@ -126,8 +126,11 @@ def _open(
     reference: str,
     now: datetime,
     actor: str,
+    opened_at: datetime | None = None,
 ) -> tuple[ReviewCase, bool]:
     chosen = Reason(reason)
+    # The SLA runs from when the borrower got stuck, not from when intake noticed.
+    opened = opened_at or now
     existing = session.scalar(
         select(ReviewCase).where(
             ReviewCase.reason == chosen.value, ReviewCase.reference == reference
@@ -145,8 +148,8 @@ def _open(
         reference=reference[:128],
         open_key=_open_key(account_id, chosen),
         state="open",
-        opened_at=now,
-        due_at=now + get_config().sla[chosen],
+        opened_at=opened,
+        due_at=opened + get_config().sla[chosen],
     )
     try:
         with session.begin_nested():
@@ -197,7 +200,7 @@ def sync_review_cases(session: Session, now: datetime) -> int:
     ):
         causes.setdefault(cause.result_id, []).append((cause.code, cause.details))
     opened = 0
-    for result_id, _created_at, account_id, tenant_id in rows:
+    for result_id, created_at, account_id, tenant_id in rows:
         for reason in reasons_for(causes.get(result_id, []), config):
             _case, new = _open(
                 session,
@@ -207,6 +210,7 @@ def sync_review_cases(session: Session, now: datetime) -> int:
                 reference=result_id,
                 now=now,
                 actor=INTAKE_ACTOR,
+                opened_at=min(created_at, now),
             )
             opened += new
     newest = rows[-1][1]
