@@ -158,6 +158,17 @@ def test_a_reviewer_unmasks_with_a_reason_and_approves(
         assert ID_NUMBER not in str([e.details for e in entries])
         assert verify_chain(session).ok
 
+    # Support finds the user by ID number: both accounts holding it, masked.
+    page.get_by_role("link", name="用户查询").click()
+    page.wait_for_url("**/ops/lookup**")
+    page.fill("#query", ID_NUMBER)
+    page.get_by_role("button", name="查询").click()
+    page.wait_for_selector("section.account-file")
+    assert page.locator("section.account-file").count() == 2
+    assert ID_NUMBER not in page.content()
+    assert "人工审核已通过" in page.inner_text("main")
+    shot("lookup")
+
     # The borrower signs in on the borrower pages and sees the reviewer's outcome.
     borrower = browser.new_page(viewport={"width": width, "height": height})
     borrower.goto(f"{served.url}/")
