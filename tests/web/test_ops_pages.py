@@ -285,3 +285,21 @@ def test_support_finds_a_user_by_id_number_and_phone_masked(console: Console) ->
     assert by_phone.text.count('class="account-file"') == 1
     assert "L1" in by_phone.text
     assert "L2" in by_phone.text
+
+
+def test_the_console_speaks_english_on_request(console: Console) -> None:
+    verify_identity_in_use(console.context)
+    console.add("erin", "supervisor")
+    console.log_in("erin")
+    queue = console.client.get("/ops/queue?lang=en")
+    assert 'lang="en"' in queue.text
+    assert "Identity in use on another account" in queue.text
+    assert re.search(r"2[34] h \d+ min left", queue.text)
+    assert 'href="/ops/queue?lang=zh-CN"' in queue.text
+    case_id = _case_id(console)
+    page = console.client.get(f"/ops/cases/{case_id}?lang=en")
+    assert "Reassign to" in page.text  # supervisors can reassign
+    assert "Same person" in page.text or "Confirmed the same person" in page.text
+    assert "https://" not in page.text
+    filtered = console.client.get("/ops/queue?lang=en&reason=UNDER_REVIEW")
+    assert 'id="empty"' in filtered.text
