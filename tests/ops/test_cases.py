@@ -221,3 +221,35 @@ def test_reject_is_final_and_resubmit_asks_for_a_new_submission(
         assert rejected[0]["severity"] == "blocking"
         assert "final" in rejected[0]["message"]
         assert not view.verified
+
+
+def test_other_modules_open_cases_directly(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        account = borrower(session)
+        first = cases.open_case(
+            session,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            reason=Reason.CREDIT_DECLINE_REVIEW,
+            reference="credit_application:42",
+            now=T0,
+        )
+        again = cases.open_case(
+            session,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            reason="CREDIT_DECLINE_REVIEW",
+            reference="credit_application:42",
+            now=T0 + timedelta(minutes=1),
+        )
+        assert again.id == first.id
+        assert first.due_at == T0 + timedelta(hours=72)
+        with pytest.raises(ValueError, match="NOT_A_REASON"):
+            cases.open_case(
+                session,
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                reason="NOT_A_REASON",
+                reference="x",
+                now=T0,
+            )

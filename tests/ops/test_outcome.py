@@ -82,3 +82,22 @@ def test_resubmit_is_answered_by_a_newer_submission_but_reject_stays() -> None:
     assert [(c.code, c.severity) for c in rejected.causes] == [
         (CauseCode.REVIEW_REJECTED, Severity.BLOCKING)
     ]
+
+
+def test_a_credit_decline_review_does_not_touch_the_identity_status() -> None:
+    credit = ReviewDecision(
+        reason=Reason.CREDIT_DECLINE_REVIEW,
+        decision=Decision.REJECT,
+        code="CREDIT_DECLINE_UPHELD",
+        reference="r1",
+        decided_at=T0,
+    )
+    shown = apply_decisions(
+        level=Level.L2,
+        needed=Level.L2,
+        causes=[],
+        result_id="r1",
+        result_created_at=T0,
+        decisions=[credit],
+    )
+    assert (shown.level, shown.causes) == (Level.L2, [])

@@ -215,7 +215,11 @@ def sync_review_cases(session: Session, now: datetime) -> int:
             opened += new
     newest = rows[-1][1]
     if mark is None:
-        session.add(OpsWatermark(name=INTAKE_WATERMARK, at=newest))
+        try:
+            with session.begin_nested():
+                session.add(OpsWatermark(name=INTAKE_WATERMARK, at=newest))
+        except IntegrityError:
+            pass  # a concurrent first scan wrote it; the next scan moves it on
     elif newest > mark.at:
         mark.at = newest
     session.flush()

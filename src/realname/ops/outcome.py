@@ -16,6 +16,8 @@ answer stays auditable and re-derivable. The rules, per decided case:
   the borrower's next submission (a newer result) is judged afresh.
 
 Only the newest decision per case counts (a supervisor's override replaces it).
+Cases about something other than identity (CREDIT_DECLINE_REVIEW) leave the
+verification status alone; the module that opened them reads their decision.
 """
 
 from __future__ import annotations
@@ -80,6 +82,8 @@ def apply_decisions(
     rejected = False
     for decided in sorted(decisions, key=lambda d: d.decided_at):
         covered = COVERED[decided.reason]
+        if not covered:
+            continue  # a credit decline review says nothing about identity
         if decided.decision is Decision.APPROVE:
             if not (codes & covered) and decided.reference != result_id:
                 continue
