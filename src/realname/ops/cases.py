@@ -31,6 +31,7 @@ from realname.ops.errors import (
     CaseAssignedElsewhere,
     CaseNotFound,
     InvalidDecision,
+    InvalidReason,
     NotPermitted,
 )
 from realname.ops.operators import DECIDERS, Principal, Role
@@ -128,7 +129,10 @@ def _open(
     actor: str,
     opened_at: datetime | None = None,
 ) -> tuple[ReviewCase, bool]:
-    chosen = Reason(reason)
+    try:
+        chosen = Reason(reason)
+    except ValueError:
+        raise InvalidReason(reason=str(reason)[:64]) from None
     # The SLA runs from when the borrower got stuck, not from when intake noticed.
     opened = opened_at or now
     existing = session.scalar(

@@ -57,3 +57,8 @@ class UnmaskReasonRequired(BadRequest, OpsError):
 class InvalidOperator(BadRequest, OpsError):
     code = "OPS_INVALID_OPERATOR"
     default_message = "The username, role or password is not acceptable."
+
+
+class InvalidReason(BadRequest, OpsError):
+    code = "OPS_INVALID_REASON"
+    default_message = "There is no such review reason."
