@@ -99,3 +99,29 @@ def test_the_api_process_re_runs_by_itself_when_the_authority_recovers(
             level = client.get(f"/v1/users/{user}/status", headers=world.headers).json()["level"]
         assert level == "L2"
     context.engine.dispose()
+
+
+def test_the_background_loop_also_opens_review_cases(settings: Settings) -> None:
+    """The rerun loop runs the review queue's intake (realname.ops.cases)."""
+    from sqlalchemy import select
+
+    from realname.jobs.rerun import rerun_forever
+    from realname.store.models import ReviewCase
+    from tests.web.ops_support import scenario_context, verify_identity_in_use
+
+    context, _gateway = scenario_context(settings)
+    account_id = verify_identity_in_use(context)
+
+    async def run_briefly() -> None:
+        import anyio
+
+        with anyio.move_on_after(1.0):
+            await rerun_forever(context, interval=0.05)
+
+    asyncio.run(run_briefly())
+    with context.session_factory() as session:
+        opened = session.scalars(select(ReviewCase)).all()
+        assert [(case.account_id, case.reason) for case in opened] == [
+            (account_id, "IDENTITY_IN_USE")
+        ]
+    context.engine.dispose()

@@ -130,4 +130,7 @@ def install(app: object) -> None:
     app.include_router(borrower.router)
     app.include_router(borrower_phone.router)
     app.include_router(borrower_link.router)
+    from realname.web import ops
+
+    ops.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
