@@ -21,6 +21,7 @@ from realname.config import get_settings
 from realname.credentials.cli import credentials_app
 from realname.credit.cli import credit_app
 from realname.finance.cli import finance_app
+from realname.ops.cli import ops_app
 from realname.risk.cli import risk_app
 
 app = typer.Typer(
@@ -40,6 +41,7 @@ app.add_typer(credit_app, name="credit")
 app.add_typer(risk_app, name="risk")
 app.add_typer(finance_app, name="finance")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(ops_app, name="ops")
 jobs_app = typer.Typer(help="Background jobs, run once.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 

@@ -866,3 +866,129 @@ class CredentialIssuance(Base):
 
 
 __all__ += ["CredentialIssuance"]
+
+
+# --- operations console: operators, their sessions, review cases (realname.ops; 0009) ---
+
+#: What an operator may do (realname.ops.operators.Role).
+OPERATOR_ROLES = ("reviewer", "supervisor", "auditor")
+#: Why a case is in the review queue (realname.ops.cases.Reason).
+REVIEW_REASONS = (
+    "IDENTITY_IN_USE",
+    "UNDER_REVIEW",
+    "FACE_LOW_CONFIDENCE",
+    "REPEATED_FAILURES",
+    "CREDIT_DECLINE_REVIEW",
+)
+REVIEW_STATES = ("open", "assigned", "decided")
+REVIEW_DECISIONS = ("approve", "reject", "resubmit")
+
+
+class Operator(Base):
+    """A person who works the operations console; the password is an argon2id hash."""
+
+    __tablename__ = "operators"
+    __table_args__ = (CheckConstraint(_in("role", OPERATOR_ROLES), name="role"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    disabled_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperatorSession(Base):
+    """A signed-in operator; only the SHA-256 of the cookie's token is kept."""
+
+    __tablename__ = "operator_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), primary_key=True)
+    operator_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("operators.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OperatorLoginFailure(Base):
+    """One failed console login, keyed by an HMAC of the username or the client address."""
+
+    __tablename__ = "operator_login_failures"
+    __table_args__ = (Index("ix_operator_login_failures_key_at", "key_hash", "at"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    key_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReviewCase(Base):
+    """One thing a person must decide about an account (the review queue).
+
+    ``open_key`` is ``account:reason`` while the case is undecided and NULL after, so
+    a unique index allows one open case per account and reason however many results
+    repeat the cause; ``(reason, reference)`` is unique for ever, so re-scanning the
+    same result never opens a second case.
+    """
+
+    __tablename__ = "review_cases"
+    __table_args__ = (
+        CheckConstraint(_in("reason", REVIEW_REASONS), name="reason"),
+        CheckConstraint(_in("state", REVIEW_STATES), name="state"),
+        CheckConstraint(
+            "decision IS NULL OR " + _in("decision", REVIEW_DECISIONS), name="decision"
+        ),
+        Index("ix_review_cases_reason_reference", "reason", "reference", unique=True),
+        Index("ix_review_cases_state_due", "state", "due_at"),
+        Index("ix_review_cases_account_opened", "account_id", "opened_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    tenant_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(
+        String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
+    )
+    reason: Mapped[str] = mapped_column(String(32))
+    #: What opened the case: a verification result id, a credit decision id, …
+    reference: Mapped[str] = mapped_column(String(128))
+    open_key: Mapped[str | None] = mapped_column(String(128), unique=True, default=None)
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    assignee_id: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    decision: Mapped[str | None] = mapped_column(String(16), default=None)
+    decision_code: Mapped[str | None] = mapped_column(String(64), default=None)
+    #: The level an approval grants (L1…L3); none for other decisions.
+    level_granted: Mapped[str | None] = mapped_column(String(8), default=None)
+    decided_by: Mapped[str | None] = mapped_column(
+        String(ID_LENGTH), ForeignKey("operators.id", ondelete="SET NULL"), default=None
+    )
+    decided_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class OpsWatermark(Base):
+    """How far a scan (the review-case intake) has read, so the next scan starts there."""
+
+    __tablename__ = "ops_watermarks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime]
+
+
+__all__ += [
+    "OPERATOR_ROLES",
+    "REVIEW_DECISIONS",
+    "REVIEW_REASONS",
+    "REVIEW_STATES",
+    "Operator",
+    "OperatorLoginFailure",
+    "OperatorSession",
+    "OpsWatermark",
+    "ReviewCase",
+]

@@ -128,4 +128,7 @@ def install(app: object) -> None:
     from realname.web import borrower
 
     app.include_router(borrower.router)
+    from realname.web import ops
+
+    ops.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
