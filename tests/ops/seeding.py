@@ -11,6 +11,7 @@ asks. What the API answered is returned, for the tests to compare with the metri
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,6 +29,8 @@ from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
 from realname.store.db import make_engine, make_session_factory
 from realname.store.repositories.tenants import create_tenant, issue_api_key
+from realname.verification.levels import Level
+from realname.verification.policy import PolicyBook, default_policies
 
 FIXTURE = load_fixture_file(
     Path(__file__).resolve().parents[1] / "data" / "scenarios" / "public.yaml"
@@ -50,6 +53,17 @@ class Answer:
     user_id: str
     level: str
     causes: tuple[str, ...]
+    #: What the sandbox itself billed for the run (its ledger), in fen.
+    billed_fen: int
+
+
+def policies() -> PolicyBook:
+    """The default book plus one product per level (``level-L2``…), as the scenarios need."""
+    book = default_policies()
+    products = dict(book.products)
+    for level in Level:
+        products[f"level-{level}"] = book.with_level(level)
+    return PolicyBook(products=products, credit_tiers=book.credit_tiers)
 
 
 def new_tenant(settings: Settings, name: str) -> tuple[str, dict[str, str]]:
@@ -82,9 +96,7 @@ def run(
     """Sign in, consent, submit (proving the phone if asked); optionally apply for credit."""
     scenario: Scenario = FIXTURE.scenario(scenario_id)
     phone = Phone(number=sign_in_phone, carrier="cbn", owner=None, status="normal")
-    registry = scenario.registry.model_copy(
-        update={"phones": [*scenario.registry.phones, phone]}
-    )
+    registry = scenario.registry.model_copy(update={"phones": [*scenario.registry.phones, phone]})
     world = scenario.model_copy(update={"registry": registry})
     submit = scenario.submit
     provider = SandboxProvider.for_scenario(
@@ -94,7 +106,9 @@ def run(
         face_engine=face_engine() if submit.face else None,
     )
     gateway = SandboxSmsGateway(provider.store, provider.world_id)
-    context = AppContext.from_settings(settings, provider=provider, sms=gateway)
+    context = dataclasses.replace(
+        AppContext.from_settings(settings, provider=provider, sms=gateway), policies=policies()
+    )
     with TestClient(create_app(settings, context), raise_server_exceptions=False) as client:
         started = client.post("/v1/users/sign-in", json={"phone": sign_in_phone}, headers=headers)
         assert started.status_code == 200, started.text
@@ -117,6 +131,7 @@ def run(
         if kinds:
             client.post(f"/v1/users/{user}/consents", json={"kinds": kinds}, headers=headers)
         body: dict[str, object] = {
+            "product": f"level-{scenario.product_level.value}",
             "name": submit.name,
             "id_number": submit.id_number,
             "phone": submit.phone,
@@ -167,4 +182,5 @@ def run(
         user,
         str(result["level"]),
         tuple(sorted(c["code"] for c in result["causes"])),
+        provider.ledger.total_fen,
     )

@@ -26,11 +26,12 @@ from realname.finance.costs import (
     cost_of_problem,
 )
 from realname.ops.metrics_causes import CauseSeries, cause_series
-from realname.ops.metrics_cost import OperatingCost, operating_cost, review_cases_from_results
+from realname.ops.metrics_cost import OperatingCost, ReviewCase, operating_cost
 from realname.ops.metrics_funnel import CohortAccount, Funnel, funnel
 from realname.ops.metrics_period import Period
 from realname.ops.metrics_providers import ProviderCall, ProviderHealth, provider_health
 from realname.store.models import Account, AuditEntry, Cause, Tenant, VerificationCheck
+from realname.store.models import ReviewCase as CaseRow
 from realname.store.models import VerificationResult as Result
 from realname.verification.levels import Level
 
@@ -45,6 +46,7 @@ class Loaded:
     results: list[ResultRow] = field(default_factory=list)
     calls: list[ProviderCall] = field(default_factory=list)
     cohort: list[CohortAccount] = field(default_factory=list)
+    cases: list[ReviewCase] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,18 +139,32 @@ def _cohort(session: Session, period: Period) -> list[CohortAccount]:
     return [CohortAccount(a, best[a], decisions.get(a)) for a in sorted(ids)]
 
 
+def _cases(session: Session, period: Period) -> list[ReviewCase]:
+    low, high = period.bounds
+    query = select(CaseRow.account_id, CaseRow.reason).where(
+        CaseRow.opened_at >= low, CaseRow.opened_at < high
+    )
+    if period.tenant_id is not None:
+        query = query.where(CaseRow.tenant_id == period.tenant_id)
+    return [ReviewCase(account, reason) for account, reason in session.execute(query)]
+
+
 def load(session: Session, period: Period) -> Loaded:
-    """Read the period's results, provider calls and sign-up cohort."""
-    return Loaded(_results(session, period), _calls(session, period), _cohort(session, period))
+    """Read the period's results, provider calls, sign-up cohort and review cases."""
+    return Loaded(
+        _results(session, period),
+        _calls(session, period),
+        _cohort(session, period),
+        _cases(session, period),
+    )
 
 
 def compute(loaded: Loaded, period: Period, assumptions: CostAssumptions) -> OpsMetrics:
     """Every dashboard figure from already-loaded rows (no I/O)."""
-    cases = review_cases_from_results(loaded.results)
     cost = operating_cost(
         results=len(loaded.results),
         applicants=len({r.account_id for r in loaded.results}),
-        cases=cases,
+        cases=loaded.cases,
         calls=loaded.calls,
         assumptions=assumptions,
     )

@@ -1,8 +1,11 @@
 """Manual-review rate and what verification costs: per review case and in total.
 
-* **review cases** — results carrying ``UNDER_REVIEW`` or ``IDENTITY_IN_USE`` (the
-  same definition as :mod:`realname.finance.costs`, so the dashboard and the finance
-  view agree); the **manual-review rate** is review cases ÷ results.
+* **review cases** — rows of the review queue (``review_cases``) opened in the
+  period: the work people actually had, whatever opened it (IDENTITY_IN_USE,
+  UNDER_REVIEW, a low-confidence face, repeated failures). The **manual-review rate**
+  is the share of applicants (accounts with a result in the period) that had a case.
+  (:mod:`realname.finance.costs` counts results carrying a review cause instead: the
+  business case must also work on a store whose queue was never run.)
 * **reviewer cost** — each case's reviewer minutes (``review_minutes`` of
   :class:`~realname.finance.costs.CostAssumptions` unless the case recorded its own)
   × ``review_rate_fen_per_hour`` ÷ 60, rounded half up to the fen once, on the sum.
@@ -17,11 +20,12 @@ Money is integer fen; divisions round half up to the fen.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from realname.finance.costs import REVIEW_CAUSES, CostAssumptions, ResultRow
+from realname.finance.costs import CostAssumptions
 from realname.ops.metrics_funnel import ratio
 from realname.ops.metrics_providers import ProviderCall
 
@@ -29,6 +33,7 @@ from realname.ops.metrics_providers import ProviderCall
 @dataclass(frozen=True, slots=True)
 class ReviewCase:
     account_id: str
+    reason: str
     #: Minutes a reviewer spent, where recorded; else the assumption applies.
     minutes: int | None = None
 
@@ -38,6 +43,8 @@ class OperatingCost:
     results: int
     applicants: int
     review_cases: int
+    #: Cases per reason code, most frequent first.
+    review_reasons: Mapping[str, int]
     review_rate: Decimal
     reviewer_minutes: int
     reviewer_fen: int
@@ -58,11 +65,6 @@ def _half_up(value: Decimal) -> int:
 
 def _share(total: int, count: int) -> int:
     return 0 if count == 0 else _half_up(Decimal(total) / Decimal(count))
-
-
-def review_cases_from_results(rows: Iterable[ResultRow]) -> list[ReviewCase]:
-    """One case per result that carries a review cause."""
-    return [ReviewCase(row.account_id) for row in rows if row.causes & REVIEW_CAUSES]
 
 
 def operating_cost(
@@ -89,7 +91,10 @@ def operating_cost(
         results=results,
         applicants=applicants,
         review_cases=len(cases),
-        review_rate=ratio(len(cases), results),
+        review_reasons=dict(
+            sorted(Counter(c.reason for c in cases).items(), key=lambda kv: (-kv[1], kv[0]))
+        ),
+        review_rate=ratio(len(reviewed), applicants),
         reviewer_minutes=minutes,
         reviewer_fen=reviewer_fen,
         provider_calls=len(all_calls),
