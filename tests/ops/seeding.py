@@ -14,9 +14,11 @@ import base64
 import dataclasses
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
@@ -28,6 +30,7 @@ from realname.authorities.sandbox.fixtures import Phone, Scenario
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
 from realname.store.db import make_engine, make_session_factory
+from realname.store.models import Account, Cause, ReviewCase, VerificationResult
 from realname.store.repositories.tenants import create_tenant, issue_api_key
 from realname.verification.levels import Level
 from realname.verification.policy import PolicyBook, default_policies
@@ -184,3 +187,32 @@ def run(
         tuple(sorted(c["code"] for c in result["causes"])),
         provider.ledger.total_fen,
     )
+
+
+def open_review_cases(settings: Settings) -> None:
+    """What the review queue's intake does with a result carrying IDENTITY_IN_USE."""
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            found = session.execute(
+                select(VerificationResult.id, Account.id, Account.tenant_id, Cause.code)
+                .join(Account, Account.id == VerificationResult.account_id)
+                .join(Cause, Cause.result_id == VerificationResult.id)
+                .where(Cause.code == "IDENTITY_IN_USE")
+            ).all()
+            for result_id, account_id, tenant_id, code in found:
+                now = datetime.now(UTC)
+                session.add(
+                    ReviewCase(
+                        tenant_id=tenant_id,
+                        account_id=account_id,
+                        reason=code,
+                        reference=result_id,
+                        open_key=f"{account_id}:{code}",
+                        opened_at=now,
+                        due_at=now + timedelta(hours=24),
+                    )
+                )
+            session.commit()
+    finally:
+        engine.dispose()

@@ -19,10 +19,9 @@ from realname.ops.metrics_funnel import CohortAccount, funnel
 from realname.ops.metrics_period import Period, PeriodInvalid
 from realname.ops.metrics_providers import ProviderCall, percentile, provider_health
 from realname.store.db import make_engine, make_session_factory, upgrade
-from realname.store.models import ReviewCase as CaseRow
-from realname.store.models import VerificationCheck, VerificationResult
+from realname.store.models import VerificationCheck
 from realname.verification.levels import Level
-from tests.ops.seeding import Answer, new_tenant, run
+from tests.ops.seeding import Answer, new_tenant, open_review_cases, run
 
 D = Decimal
 AT = datetime(2026, 3, 4, 12, tzinfo=UTC)
@@ -160,37 +159,6 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Seeded:
     other_answer = run(settings, other_headers, "happy-l2-phone", "19212349999")
     open_review_cases(settings)
     return Seeded(settings, lender, other, answers, other_answer, datetime.now(UTC).date())
-
-
-def open_review_cases(settings: Settings) -> None:
-    """What the review queue's intake does with a result carrying IDENTITY_IN_USE."""
-    engine = make_engine(settings.resolved_database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            from realname.store.models import Account, Cause
-
-            found = session.execute(
-                select(VerificationResult.id, Account.id, Account.tenant_id, Cause.code)
-                .join(Account, Account.id == VerificationResult.account_id)
-                .join(Cause, Cause.result_id == VerificationResult.id)
-                .where(Cause.code == "IDENTITY_IN_USE")
-            ).all()
-            for result_id, account_id, tenant_id, code in found:
-                now = datetime.now(UTC)
-                session.add(
-                    CaseRow(
-                        tenant_id=tenant_id,
-                        account_id=account_id,
-                        reason=code,
-                        reference=result_id,
-                        open_key=f"{account_id}:{code}",
-                        opened_at=now,
-                        due_at=now + timedelta(hours=24),
-                    )
-                )
-            session.commit()
-    finally:
-        engine.dispose()
 
 
 def test_the_funnel_of_a_seeded_platform(seeded: Seeded) -> None:

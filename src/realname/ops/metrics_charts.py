@@ -16,10 +16,11 @@ from realname.ops.metrics_causes import CauseSeries
 from realname.ops.metrics_funnel import Funnel
 from realname.ops.metrics_providers import ProviderHealth
 
-WIDTH = 6.4
+WIDTH = 5.6
 #: Codes drawn separately in the cause chart; the rest are summed as "other".
 TOP_CAUSES = 7
-FONT = 11
+FONT = 12
+OTHER_COLOUR = "#7f7f7f"
 
 
 def funnel_chart(funnel: Funnel, labels: Mapping[str, str], title: str) -> Markup:
@@ -42,8 +43,17 @@ def funnel_chart(funnel: Funnel, labels: Mapping[str, str], title: str) -> Marku
     return svg(figure)
 
 
+def cause_colours(series: CauseSeries) -> dict[str, str]:
+    """The colour of each code in :func:`causes_chart`: the page's table shows the same
+    swatches instead of a legend, which would be unreadable on a phone."""
+    codes = list(series.counts)
+    palette = matplotlib_colours(TOP_CAUSES)
+    return {code: palette[i] if i < TOP_CAUSES else OTHER_COLOUR for i, code in enumerate(codes)}
+
+
 def causes_chart(series: CauseSeries, other: str, title: str, empty: str) -> Markup:
-    """Stacked bars per bucket: the most frequent codes, then the rest as ``other``."""
+    """Stacked bars per bucket: the most frequent codes, then the rest as ``other``
+    (grey); colours as :func:`cause_colours`, no legend."""
     figure, axes = subplots(WIDTH, 3.6)
     x = list(range(len(series.buckets)))
     codes = list(series.counts)
@@ -53,7 +63,7 @@ def causes_chart(series: CauseSeries, other: str, title: str, empty: str) -> Mar
     if rest:
         stacks.append((other, [sum(series.counts[c][i] for c in rest) for i in range(len(x))]))
     bottom = [0] * len(x)
-    colours = matplotlib_colours(len(stacks))
+    colours = [*matplotlib_colours(len(shown)), *([OTHER_COLOUR] if rest else [])]
     for (label, values), colour in zip(stacks, colours, strict=True):
         axes.bar(x, values, bottom=bottom, label=label, color=colour, width=0.8)
         bottom = [b + v for b, v in zip(bottom, values, strict=True)]
@@ -64,8 +74,6 @@ def causes_chart(series: CauseSeries, other: str, title: str, empty: str) -> Mar
     axes.tick_params(labelsize=FONT - 1)
     axes.set_title(title, fontsize=FONT + 1)
     axes.spines[["top", "right"]].set_visible(False)
-    if stacks:
-        axes.legend(fontsize=FONT - 3, loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     return svg(figure)
 
 
@@ -92,6 +100,10 @@ def latency_chart(rows: Sequence[ProviderHealth], title: str, empty: str) -> Mar
         axes.text(0.5, 0.5, empty, ha="center", va="center", transform=axes.transAxes)
     else:
         axes.legend(fontsize=FONT - 2, loc="lower right")
+    values = [r.p99_ms for r in answered if r.p99_ms]
+    if values and max(values) > 20 * max(min(values), 1):
+        # Face checks take seconds, element checks milliseconds: a log axis shows both.
+        axes.set_xscale("log")
     axes.set_xlabel("ms", fontsize=FONT)
     axes.tick_params(labelsize=FONT - 1)
     axes.set_title(title, fontsize=FONT + 1)
@@ -100,9 +112,10 @@ def latency_chart(rows: Sequence[ProviderHealth], title: str, empty: str) -> Mar
 
 
 def matplotlib_colours(n: int) -> list[str]:
-    """``n`` distinct colours from matplotlib's qualitative ``tab10`` cycle."""
+    """``n`` colours from matplotlib's qualitative ``tab10`` cycle, its grey left out
+    (grey is ``other``)."""
     palette = [
         "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-        "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf",
+        "#8c564b", "#e377c2", "#bcbd22", "#17becf",
     ]  # fmt: skip
     return [palette[i % len(palette)] for i in range(n)]

@@ -30,7 +30,12 @@ from realname.finance.errors import PlanInvalid, Problem
 from realname.finance.model import parse_plan_text
 from realname.finance.report import fen_money, pct, render_fragment
 from realname.ops import metrics
-from realname.ops.metrics_charts import causes_chart, funnel_chart, latency_chart
+from realname.ops.metrics_charts import (
+    cause_colours,
+    causes_chart,
+    funnel_chart,
+    latency_chart,
+)
 from realname.ops.metrics_period import Period, PeriodInvalid, parse_day
 from realname.ops.operators import Principal
 from realname.verification.catalogue import Language, get_catalogue
@@ -190,6 +195,7 @@ def dashboard(request: Request, operator: AnyOperator) -> HTMLResponse:
             "m": found,
             "labels": labels,
             "titles": cause_titles(list(found.causes.counts), lang),
+            "colours": cause_colours(found.causes),
             "causes_note": words["causes_note"].format(bucket=bucket),
             "charts": {
                 "funnel": funnel_chart(found.funnel, labels, words["chart_funnel"]),
