@@ -239,3 +239,36 @@ def test_causes_costs_and_provider_health_of_a_seeded_platform(seeded: Seeded) -
     assert problem.accounts == 9
     assert problem.today.stuck_accounts == 6  # everyone below the needed level
     assert problem.self_repair.name_variant == 2
+
+
+def test_the_cli_prints_the_same_figures(seeded: Seeded) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from realname.cli import app
+
+    runner = CliRunner()
+    url = seeded.settings.resolved_database_url
+    today = seeded.today.isoformat()
+    args = ["ops", "metrics", "--since", today, "--until", today, "--database-url", url]
+    answer = runner.invoke(app, [*args, "--tenant", seeded.lender, "--json"])
+    assert answer.exit_code == 0, answer.output
+    body = json.loads(answer.output)
+    assert [s["count"] for s in body["funnel"]["steps"]] == [9, 7, 3, 1, 1]
+    assert body["funnel"]["decisions"] == {"decline": 1}
+    assert body["cost"]["provider_fen"] == sum(a.billed_fen for a in seeded.answers)
+    assert body["cost"]["review_cases"] == 1
+    assert body["causes"]["counts"]["PROVIDER_UNAVAILABLE"] == [1]
+    carrier = next(p for p in body["providers"] if p["check_kind"] == "carrier_three_element")
+    assert carrier["errors"] == 1
+
+    table = runner.invoke(app, args)
+    assert table.exit_code == 0, table.output
+    assert "Funnel" in table.output
+    assert "credit_decision" in table.output
+    assert "Provider health" in table.output
+
+    backwards = runner.invoke(app, [*args[:2], "--since", "2026-02-01", "--until", "2026-01-01"])
+    assert backwards.exit_code == 2
+    assert "before it starts" in backwards.output
