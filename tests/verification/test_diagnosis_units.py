@@ -104,6 +104,9 @@ EXAMPLE_PARAMS = {
     CauseCode.CONSENT_MISSING: {"kinds": ["face"]},
     CauseCode.PROVIDER_UNAVAILABLE: {"check": "carrier_three_element", "reason": "timeout"},
     CauseCode.ATTEMPTS_LOCKED: {"until": "2026-12-01T12:30:00+00:00"},
+    CauseCode.REVIEW_APPROVED: {"review_reason": "same person", "level": "L2"},
+    CauseCode.RESUBMIT_REQUESTED: {"review_reason": "blurry photo"},
+    CauseCode.REVIEW_REJECTED: {"review_reason": "identity theft"},
 }
 
 

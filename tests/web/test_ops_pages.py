@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
 from realname.config import Settings
 from realname.ops.operators import create_operator
 from realname.store.db import upgrade
+from realname.store.models import AuditEntry, OperatorSession, ReviewCase
+from realname.verification import users
 from realname.web.ops_auth import OPS_COOKIE
+from tests.web.ops_support import ID_NUMBER, NAME, PHONE, scenario_context, verify_identity_in_use
 
 PASSWORD = "correct horse battery"
 
@@ -58,7 +62,7 @@ def console(tmp_path: Path) -> Iterator[Console]:
         rerun_interval_seconds=0,
     )
     upgrade(settings.resolved_database_url)
-    context = AppContext.from_settings(settings)
+    context, _gateway = scenario_context(settings)
     with TestClient(create_app(settings, context), raise_server_exceptions=False) as client:
         yield Console(client, context)
     context.engine.dispose()
@@ -107,3 +111,170 @@ def test_a_login_without_the_csrf_token_is_refused(console: Console) -> None:
         "/ops/login", data={"username": "carol", "password": PASSWORD, "csrf": "0" * 32}
     )
     assert refused.status_code == 403
+
+
+def _case_id(console: Console) -> str:
+    console.client.get("/ops/queue")  # loading the queue runs the intake
+    with console.context.session_factory() as session:
+        case = session.scalar(select(ReviewCase))
+        assert case is not None
+        return case.id
+
+
+def test_a_reviewer_works_a_case_from_real_verification(console: Console) -> None:
+    account_id = verify_identity_in_use(console.context)
+    console.add("alice", "reviewer")
+    assert console.log_in("alice").status_code == 303
+    queue = console.client.get("/ops/queue")
+    assert queue.status_code == 200
+    assert "身份已被他人账户使用" in queue.text
+    assert re.search(r"剩余 2[34] 小时 \d+ 分", queue.text)
+    assert "https://" not in queue.text
+    case_id = _case_id(console)
+    page = console.client.get(f"/ops/cases/{case_id}")
+    assert "王*明" in page.text or "*小明" in page.text
+    assert ID_NUMBER not in page.text
+    assert NAME not in page.text
+    assert PHONE not in page.text
+    assert "id_two_element" in page.text or "身份证" in page.text
+    assert "IDENTITY_IN_USE" in page.text
+    csrf = console.csrf(page.text)
+
+    short = console.client.post(
+        f"/ops/cases/{case_id}/unmask", data={"csrf": csrf, "unmask_reason": "why"}
+    )
+    assert short.status_code == 422
+    assert "至少 10 个字" in short.text
+    assert ID_NUMBER not in short.text
+    shown = console.client.post(
+        f"/ops/cases/{case_id}/unmask",
+        data={"csrf": csrf, "unmask_reason": "核对身份证照片与账户信息是否一致"},
+    )
+    assert shown.status_code == 200
+    assert ID_NUMBER in shown.text
+    assert NAME in shown.text
+    assert ID_NUMBER not in console.client.get(f"/ops/cases/{case_id}").text
+
+    missing = console.client.post(
+        f"/ops/cases/{case_id}/decision", data={"csrf": csrf, "decision": "approve", "code": ""}
+    )
+    assert missing.status_code == 422
+    assert 'value="approve" checked' in missing.text.replace('id="decision-approve" ', "")
+    done = console.client.post(
+        f"/ops/cases/{case_id}/decision",
+        data={"csrf": csrf, "decision": "approve", "code": "SAME_PERSON_CONFIRMED"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    after = console.client.get(done.headers["location"])
+    assert "决定已记录" in after.text
+    assert "ops.case.decided" in after.text
+    assert "ops.unmasked" in after.text
+    with console.context.session_factory() as session:
+        actions = [e.action for e in session.scalars(select(AuditEntry).order_by(AuditEntry.seq))]
+        assert actions[-2:] == ["ops.unmasked", "ops.case.decided"]
+        account = users.user_account(session, after_tenant(session, account_id), account_id)
+        view = users.status(session, account, "zh-CN")
+        assert (view.level, view.verified) == ("L2", True)
+        assert any(c["code"] == "REVIEW_APPROVED" for c in view.causes)
+    assert 'id="empty"' in console.client.get("/ops/queue").text
+
+
+def after_tenant(session: object, account_id: str) -> str:
+    from sqlalchemy.orm import Session
+
+    from realname.store.models import Account
+
+    assert isinstance(session, Session)
+    account = session.get(Account, account_id)
+    assert account is not None
+    return account.tenant_id
+
+
+def test_an_auditor_reads_but_cannot_decide(console: Console) -> None:
+    verify_identity_in_use(console.context)
+    console.add("audra", "auditor")
+    console.log_in("audra")
+    case_id = _case_id(console)
+    page = console.client.get(f"/ops/cases/{case_id}?lang=en")
+    assert "Auditors are read-only" in page.text
+    assert 'id="decide"' not in page.text
+    assert 'id="unmask"' not in page.text
+    refused = console.client.post(
+        f"/ops/cases/{case_id}/decision?lang=en",
+        data={"csrf": console.csrf(page.text), "decision": "approve", "code": "DOCUMENTS_VERIFIED"},
+    )
+    assert refused.status_code == 403
+    assert "Your role does not allow this action" in refused.text
+
+
+def test_a_post_without_csrf_is_refused(console: Console) -> None:
+    verify_identity_in_use(console.context)
+    console.add("alice", "reviewer")
+    console.log_in("alice")
+    case_id = _case_id(console)
+    refused = console.client.post(
+        f"/ops/cases/{case_id}/decision",
+        data={"csrf": "0" * 32, "decision": "approve", "code": "DOCUMENTS_VERIFIED"},
+    )
+    assert refused.status_code == 403
+    with console.context.session_factory() as session:
+        assert session.scalar(select(ReviewCase.state)) == "open"
+
+
+def test_an_expired_session_returns_to_login_keeping_the_decision(console: Console) -> None:
+    verify_identity_in_use(console.context)
+    console.add("alice", "reviewer")
+    console.log_in("alice")
+    case_id = _case_id(console)
+    console.client.get("/ops/queue")
+    csrf = console.csrf(console.client.get(f"/ops/cases/{case_id}").text)
+    with console.context.session_factory() as session:  # the idle timeout passes
+        for row in session.scalars(select(OperatorSession)):
+            row.last_seen_at -= timedelta(hours=1)
+        session.commit()
+    bounced = console.client.post(
+        f"/ops/cases/{case_id}/decision",
+        data={"csrf": csrf, "decision": "resubmit", "code": "BLURRY_PHOTO"},
+        follow_redirects=False,
+    )
+    assert bounced.status_code == 303
+    login = console.client.get(bounced.headers["location"])
+    assert "登录已过期" in login.text
+    again = console.log_in("alice", next=f"/ops/cases/{case_id}", keep=_keep(login.text))
+    target = again.headers["location"]
+    assert "decision=resubmit" in target
+    assert "code=BLURRY_PHOTO" in target
+    page = console.client.get(target)
+    assert 'value="resubmit" id="decision-resubmit" checked' in page.text
+    assert 'value="BLURRY_PHOTO" selected' in page.text
+
+
+def _keep(html: str) -> str:
+    import html as html_lib
+
+    found = re.search(r'name="keep" value="([^"]*)"', html)
+    assert found is not None
+    return html_lib.unescape(found[1])
+
+
+def test_support_finds_a_user_by_id_number_and_phone_masked(console: Console) -> None:
+    verify_identity_in_use(console.context)
+    console.add("sam", "auditor")
+    console.log_in("sam")
+    page = console.client.get("/ops/lookup")
+    csrf = console.csrf(page.text)
+    bad = console.client.post("/ops/lookup", data={"csrf": csrf, "query": "12345"})
+    assert bad.status_code == 422
+    assert "请输入 11 位手机号" in bad.text
+    by_id = console.client.post("/ops/lookup", data={"csrf": csrf, "query": ID_NUMBER})
+    assert by_id.status_code == 200
+    assert by_id.text.count('class="account-file"') == 2  # this user and the earlier account
+    assert ID_NUMBER not in by_id.text
+    assert PHONE not in by_id.text
+    assert "身份已在其他账户" in by_id.text or "IDENTITY_IN_USE" in by_id.text
+    assert "186****8888" in by_id.text
+    by_phone = console.client.post("/ops/lookup", data={"csrf": csrf, "query": PHONE})
+    assert by_phone.text.count('class="account-file"') == 1
+    assert "L1" in by_phone.text
+    assert "L2" in by_phone.text

@@ -48,6 +48,10 @@ class CauseCode(StrEnum):
     PROVIDER_UNAVAILABLE = "PROVIDER_UNAVAILABLE"
     ATTEMPTS_LOCKED = "ATTEMPTS_LOCKED"
     UNDER_REVIEW = "UNDER_REVIEW"
+    # A reviewer's decision, shown over the stored result (realname.ops.outcome).
+    REVIEW_APPROVED = "REVIEW_APPROVED"
+    RESUBMIT_REQUESTED = "RESUBMIT_REQUESTED"
+    REVIEW_REJECTED = "REVIEW_REJECTED"
 
 
 # The order in which causes of equal severity are listed: the one a user should act

@@ -22,13 +22,14 @@ from realname.authorities.protocol import FaceCapture, Provider
 from realname.authorities.sms import SmsGateway
 from realname.errors import NotFound
 from realname.identity import phone as phones
+from realname.ops.outcome import explain_review, overlay_reviews
 from realname.privacy.vault import Vault
 from realname.store.models import Account
 from realname.store.repositories.checks import latest_result
 from realname.store.repositories.consents import active_consents, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
 from realname.verification.catalogue import Language, get_catalogue
-from realname.verification.causes import Cause, CauseCode, Severity
+from realname.verification.causes import Severity
 from realname.verification.evidence import CONSENT_KINDS, Possession
 from realname.verification.intake import RawSubmission
 from realname.verification.levels import Level
@@ -195,11 +196,11 @@ def status(session: Session, account: Account, language: Language) -> StatusView
     if result is None:
         raise NotFound("This user has not submitted identity elements yet.")
     catalogue = get_catalogue()
+    # A reviewer's decisions are laid over the stored result (realname.ops.outcome).
+    level, needed, stored_causes = overlay_reviews(session, account.id, result)
     causes = []
-    for stored in result.causes:
-        cause = Cause(
-            code=CauseCode(stored.code), severity=Severity(stored.severity), params=stored.details
-        )
+    for cause in stored_causes:
+        cause = explain_review(cause, language)
         explanation = catalogue.explain(cause, language)
         causes.append(
             {
@@ -214,7 +215,6 @@ def status(session: Session, account: Account, language: Language) -> StatusView
                 "details": dict(cause.params),
             }
         )
-    level, needed = Level.parse(result.level_reached), Level.parse(result.level_needed)
     return StatusView(
         user_id=account.id,
         level=str(level),

@@ -15,9 +15,14 @@ from urllib.parse import parse_qsl, urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from realname.ops import operators
-from realname.ops.errors import LoginFailed, LoginRateLimited
-from realname.ops.operators import Principal
+from realname.api.context import AppContext
+from realname.ops import cases, operators
+from realname.ops.casefile import case_file
+from realname.ops.config import Reason, get_config
+from realname.ops.errors import LoginFailed, LoginRateLimited, OpsError
+from realname.ops.lookup import LookupInvalid, lookup
+from realname.ops.operators import DECIDERS, Principal, Role
+from realname.ops.unmask import unmask
 from realname.verification.catalogue import Language
 from realname.web.ops_auth import (
     OPS_ANON_COOKIE,
@@ -39,6 +44,8 @@ from realname.web.pages import templates
 router = APIRouter(include_in_schema=False)
 
 AnyOperator = Annotated[Principal, Depends(require_operator())]
+Decider = Annotated[Principal, Depends(require_operator(*DECIDERS))]
+Supervisor = Annotated[Principal, Depends(require_operator(Role.SUPERVISOR))]
 
 
 def _other(lang: Language) -> Language:
@@ -178,6 +185,232 @@ async def logout(request: Request, operator: AnyOperator) -> Response:
     response = RedirectResponse(f"/ops/login?lang={lang_of(request)}", status_code=303)
     response.delete_cookie(OPS_COOKIE, path="/ops")
     return response
+
+
+# -- queue ---------------------------------------------------------------------------------
+
+
+def duration(seconds: int, lang: Language) -> str:
+    """``3 小时 12 分`` / ``3 h 12 min`` (days past 48 hours), for SLA timers."""
+    minutes = abs(seconds) // 60
+    days, hours, mins = minutes // 1440, (minutes // 60) % 24, minutes % 60
+    zh = lang == "zh-CN"
+    if days >= 2:
+        return f"{days} 天 {hours} 小时" if zh else f"{days} d {hours} h"
+    hours += days * 24
+    if hours:
+        return f"{hours} 小时 {mins} 分" if zh else f"{hours} h {mins} min"
+    return f"{mins} 分钟" if zh else f"{mins} min"
+
+
+def timer(seconds: int, lang: Language) -> dict[str, str]:
+    words = WORDS[lang]
+    key = "left" if seconds >= 0 else "overdue"
+    return {
+        "text": words[key].format(time=duration(seconds, lang)),
+        "state": "overdue" if seconds < 0 else ("soon" if seconds < 3600 else "ok"),
+    }
+
+
+def _context(request: Request) -> AppContext:
+    context: AppContext = request.app.state.context
+    return context
+
+
+def _error_text(error: OpsError, lang: Language) -> str:
+    return WORDS[lang].get(f"err_{error.code}", error.message)
+
+
+@router.get("/ops/queue", response_class=HTMLResponse)
+def queue(request: Request, operator: AnyOperator, reason: str = "") -> Response:
+    lang = lang_of(request)
+    chosen = reason if reason in Reason.__members__ else ""
+    moment = now()
+    with unit(request) as session:
+        cases.sync_review_cases(session, moment)
+        items = cases.list_queue(session, now=moment, reason=chosen or None)
+    config = get_config()
+    rows = [
+        {
+            "item": item,
+            "reason": config.reason_label(item.reason, lang),
+            "timer": timer(item.seconds_left, lang),
+            "mine": item.assignee == operator.username,
+        }
+        for item in items
+    ]
+    reasons = [(r.value, config.reason_label(r.value, lang)) for r in Reason]
+    return render(
+        request,
+        "queue.html",
+        {"rows": rows, "reasons": reasons, "chosen": chosen},
+        operator=operator,
+        section="queue",
+    )
+
+
+@router.post("/ops/cases/{case_id}/claim")
+async def claim(request: Request, case_id: str, operator: Decider) -> Response:
+    lang = lang_of(request)
+    try:
+        with unit(request) as session:
+            cases.claim(session, operator, case_id, now=now())
+    except OpsError as error:
+        return _case_page(request, case_id, operator, error=_error_text(error, lang), status=409)
+    return RedirectResponse(f"/ops/cases/{case_id}?lang={lang}", status_code=303)
+
+
+# -- case ----------------------------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    case_id: str,
+    operator: Principal,
+    *,
+    clear: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    lang = lang_of(request)
+    try:
+        with unit(request) as session:
+            found = case_file(session, _context(request).vault, case_id, lang, now=now())
+    except OpsError:
+        return render(
+            request,
+            "forbidden.html",
+            {"message": WORDS[lang]["err_OPS_CASE_NOT_FOUND"]},
+            operator=operator,
+            status_code=404,
+        )
+    prefill = {key: request.query_params.get(key, "") for key in ("decision", "code", "level")} | (
+        form or {}
+    )
+    return render(
+        request,
+        "case.html",
+        {
+            "file": found,
+            "timer": timer(found.seconds_left, lang),
+            "clear": clear,
+            "errors": errors or {},
+            "error": error,
+            "form": prefill,
+            "min_reason": get_config().unmask_min_reason,
+            "done": request.query_params.get("done") == "1",
+        },
+        operator=operator,
+        section="queue",
+        status_code=status,
+    )
+
+
+@router.get("/ops/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: str, operator: AnyOperator) -> Response:
+    return _case_page(request, case_id, operator)
+
+
+@router.post("/ops/cases/{case_id}/unmask", response_class=HTMLResponse)
+async def unmask_page(request: Request, case_id: str, operator: Decider) -> Response:
+    lang = lang_of(request)
+    form = await form_of(request)
+    minimum = get_config().unmask_min_reason
+    try:
+        with unit(request) as session:
+            shown = unmask(
+                session,
+                _context(request).vault,
+                operator,
+                case_id,
+                reason=form.get("unmask_reason", "")[:1000],
+                now=now(),
+            )
+    except OpsError as error:
+        message = WORDS[lang]["unmask_short"].format(min=minimum)
+        if error.code != "OPS_UNMASK_REASON_REQUIRED":
+            message = _error_text(error, lang)
+        return _case_page(request, case_id, operator, errors={"unmask_reason": message}, status=422)
+    return _case_page(request, case_id, operator, clear=shown.values)
+
+
+@router.post("/ops/cases/{case_id}/decision", response_class=HTMLResponse)
+async def decide(request: Request, case_id: str, operator: Decider) -> Response:
+    lang = lang_of(request)
+    form = await form_of(request)
+    decision, code, level = form.get("decision", ""), form.get("code", ""), form.get("level", "")
+    kept = {"decision": decision, "code": code, "level": level}
+    try:
+        with unit(request) as session:
+            cases.decide(
+                session,
+                operator,
+                case_id,
+                decision=decision,
+                code=code,
+                level_granted=level or None,
+                now=now(),
+            )
+    except OpsError as error:
+        message = _error_text(error, lang)
+        if error.code == "OPS_INVALID_DECISION":
+            message = WORDS[lang]["decision_missing"]
+        return _case_page(
+            request, case_id, operator, errors={"decision": message}, form=kept, status=422
+        )
+    return RedirectResponse(f"/ops/cases/{case_id}?done=1&lang={lang}", status_code=303)
+
+
+@router.post("/ops/cases/{case_id}/reassign", response_class=HTMLResponse)
+async def reassign(request: Request, case_id: str, operator: Supervisor) -> Response:
+    lang = lang_of(request)
+    form = await form_of(request)
+    try:
+        with unit(request) as session:
+            cases.reassign(session, operator, case_id, form.get("username", ""), now=now())
+    except OpsError as error:
+        return _case_page(
+            request, case_id, operator, errors={"reassign": _error_text(error, lang)}, status=422
+        )
+    return RedirectResponse(f"/ops/cases/{case_id}?lang={lang}", status_code=303)
+
+
+# -- support lookup --------------------------------------------------------------------------
+
+
+@router.get("/ops/lookup", response_class=HTMLResponse)
+def lookup_page(request: Request, operator: AnyOperator) -> Response:
+    return render(
+        request, "lookup.html", {"files": None, "error": None}, operator=operator, section="lookup"
+    )
+
+
+@router.post("/ops/lookup", response_class=HTMLResponse)
+async def lookup_search(request: Request, operator: AnyOperator) -> Response:
+    """POST, not GET: the phone or ID number must not end up in URLs and access logs."""
+    lang = lang_of(request)
+    form = await form_of(request)
+    try:
+        with unit(request) as session:
+            files = lookup(session, _context(request).vault, form.get("query", "")[:64], lang)
+    except LookupInvalid:
+        return render(
+            request,
+            "lookup.html",
+            {"files": None, "error": WORDS[lang]["lookup_invalid"]},
+            operator=operator,
+            section="lookup",
+            status_code=422,
+        )
+    return render(
+        request,
+        "lookup.html",
+        {"files": files, "error": None, "timer": timer},
+        operator=operator,
+        section="lookup",
+    )
 
 
 def install(app: object) -> None:
