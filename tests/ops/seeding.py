@@ -14,11 +14,10 @@ import base64
 import dataclasses
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
@@ -29,8 +28,8 @@ from realname.authorities.sandbox.config import LatencyModel, SandboxConfig
 from realname.authorities.sandbox.fixtures import Phone, Scenario
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
+from realname.ops.cases import sync_review_cases
 from realname.store.db import make_engine, make_session_factory
-from realname.store.models import Account, Cause, ReviewCase, VerificationResult
 from realname.store.repositories.tenants import create_tenant, issue_api_key
 from realname.verification.levels import Level
 from realname.verification.policy import PolicyBook, default_policies
@@ -189,30 +188,13 @@ def run(
     )
 
 
-def open_review_cases(settings: Settings) -> None:
-    """What the review queue's intake does with a result carrying IDENTITY_IN_USE."""
+def open_review_cases(settings: Settings) -> int:
+    """Run the review queue's intake once (what opening the queue page does)."""
     engine = make_engine(settings.resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
-            found = session.execute(
-                select(VerificationResult.id, Account.id, Account.tenant_id, Cause.code)
-                .join(Account, Account.id == VerificationResult.account_id)
-                .join(Cause, Cause.result_id == VerificationResult.id)
-                .where(Cause.code == "IDENTITY_IN_USE")
-            ).all()
-            for result_id, account_id, tenant_id, code in found:
-                now = datetime.now(UTC)
-                session.add(
-                    ReviewCase(
-                        tenant_id=tenant_id,
-                        account_id=account_id,
-                        reason=code,
-                        reference=result_id,
-                        open_key=f"{account_id}:{code}",
-                        opened_at=now,
-                        due_at=now + timedelta(hours=24),
-                    )
-                )
+            opened = sync_review_cases(session, datetime.now(UTC))
             session.commit()
+            return opened
     finally:
         engine.dispose()

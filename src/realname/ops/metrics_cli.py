@@ -2,8 +2,9 @@
 
 The same :func:`realname.ops.metrics.collect` the console page calls, over the same
 period definition (first and last day inclusive, UTC; the last 30 days by default),
-so a figure on the screen and in a script agree. Registered on the ``ops`` group by
-:mod:`realname.cli`.
+so a figure on the screen and in a script agree. Like the console, it runs the review
+queue's intake first (:func:`realname.ops.cases.sync_review_cases`). Registered on
+the ``ops`` group by :mod:`realname.cli`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from rich.table import Table
 from realname.config import get_settings
 from realname.finance.costs import CostAssumptions
 from realname.finance.report import fen_money, pct
+from realname.ops.cases import sync_review_cases
 from realname.ops.metrics import OpsMetrics, collect
 from realname.ops.metrics_period import Period, PeriodInvalid
 from realname.store.db import make_engine, make_session_factory
@@ -163,6 +165,10 @@ def metrics_command(
     engine = make_engine(database_url or get_settings().resolved_database_url)
     try:
         with make_session_factory(engine)() as session:
+            # The review queue's intake first (as the console does), so every case the
+            # results call for is counted.
+            sync_review_cases(session, datetime.now(UTC))
+            session.commit()
             found = collect(session, period, assumptions)
     finally:
         engine.dispose()

@@ -29,7 +29,7 @@ from realname.finance.costs import CostAssumptions, CostOfProblem, plan_with_mea
 from realname.finance.errors import PlanInvalid, Problem
 from realname.finance.model import parse_plan_text
 from realname.finance.report import fen_money, pct, render_fragment
-from realname.ops import metrics
+from realname.ops import cases, metrics
 from realname.ops.metrics_charts import (
     cause_colours,
     causes_chart,
@@ -41,7 +41,7 @@ from realname.ops.operators import Principal
 from realname.verification.catalogue import Language, get_catalogue
 from realname.verification.causes import CauseCode
 from realname.web.ops import render
-from realname.web.ops_auth import form_of, lang_of, require_operator, unit
+from realname.web.ops_auth import form_of, lang_of, now, require_operator, unit
 from realname.web.ops_dashboard_words import DASHBOARD_WORDS
 from realname.web.pages import templates
 
@@ -180,6 +180,9 @@ def dashboard(request: Request, operator: AnyOperator) -> HTMLResponse:
     lang = lang_of(request)
     words = DASHBOARD_WORDS[lang]
     with unit(request) as session:
+        # Bring the review queue up to date first, as the queue page does, so the
+        # review figures count every case the results so far call for.
+        cases.sync_review_cases(session, now())
         tenants = metrics.tenants(session)
         selection = read_selection(request.query_params, tenants, lang)
         found = (
