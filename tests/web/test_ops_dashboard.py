@@ -103,6 +103,7 @@ def test_the_dashboard_shows_the_funnel_causes_costs_and_providers(
         1,
     ]
     assert "PHONE_SUSPENDED" in html
+    assert '<span class="pill" data-decision="decline">拒绝 1</span>' in html
     assert "ID_NUMBER_INVALID" in html
     assert "手机号已停机" in html or "停机" in html  # the catalogue's title, in Chinese
     assert html.count("<svg") == 3
