@@ -25,9 +25,9 @@ def operator(session: Session, username: str, role: Role) -> Principal:
     return Principal(id=created.id, username=created.username, role=role)
 
 
-def borrower(session: Session) -> Account:
+def borrower(session: Session, vault: Vault = VAULT) -> Account:
     tenant = create_tenant(session, "lender")
-    account = create_account(session, VAULT, tenant.id, PHONE)
+    account = create_account(session, vault, tenant.id, PHONE)
     person = account.person_id
     assert person is not None
     from realname.store.models import Person
@@ -35,7 +35,7 @@ def borrower(session: Session) -> Account:
     holder = session.get(Person, person)
     assert holder is not None
     for kind, value in (("name", NAME), ("id_number", ID_NUMBER), ("phone", PHONE)):
-        add_identity_element(session, VAULT, holder, kind, value, at=T0)
+        add_identity_element(session, vault, holder, kind, value, at=T0)
     return account
 
 

@@ -196,7 +196,7 @@ def test_a_decision_changes_what_the_borrower_sees(session_factory: sessionmaker
         after = users.status(session, account, "en")
         assert (after.level, after.verified) == ("L2", True)
         shown = {c["code"]: c for c in after.causes}
-        assert shown["IDENTITY_IN_USE"]["severity"] == "info"
+        assert "IDENTITY_IN_USE" not in shown
         assert "Confirmed the same person" in shown["REVIEW_APPROVED"]["message"]
         zh = users.status(session, account, "zh-CN")
         assert any("核实为本人" in c["message"] for c in zh.causes)

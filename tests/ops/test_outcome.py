@@ -36,9 +36,11 @@ def test_approval_grants_the_level_and_softens_what_it_covered() -> None:
     )
     assert shown.level is Level.L2
     severities = {cause.code: cause.severity for cause in shown.causes}
-    assert severities[CauseCode.IDENTITY_IN_USE] is Severity.INFO
+    assert CauseCode.IDENTITY_IN_USE not in severities
     assert severities[CauseCode.PHONE_OWNED_BY_OTHER] is Severity.WARNING
     assert severities[CauseCode.REVIEW_APPROVED] is Severity.INFO
+    approved = next(c for c in shown.causes if c.code is CauseCode.REVIEW_APPROVED)
+    assert approved.params["cleared"] == ["IDENTITY_IN_USE"]
 
 
 def test_approval_does_not_carry_over_to_a_result_without_the_problem() -> None:

@@ -4,6 +4,7 @@ already verified on another person's account (IDENTITY_IN_USE)."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -39,20 +40,23 @@ def verify_identity_in_use(context: AppContext) -> str:
         seed_platform_accounts(session, context.vault, scenario, tenant)
         account = create_account(session, context.vault, tenant, PHONE)
         users.give_consents(session, account, ["id", "phone"], now)
-        submitted = asyncio.run(
-            users.submit(
-                session,
-                context.vault,
-                context.provider,
-                account,
-                name=NAME,
-                id_number=ID_NUMBER,
-                phone=PHONE,
-                bank_card=None,
-                policy=context.policies.product("default"),
-                now=now,
-            )
-        )
+        # Its own thread: Playwright's sync API keeps an event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            submitted = pool.submit(
+                asyncio.run,
+                users.submit(
+                    session,
+                    context.vault,
+                    context.provider,
+                    account,
+                    name=NAME,
+                    id_number=ID_NUMBER,
+                    phone=PHONE,
+                    bank_card=None,
+                    policy=context.policies.product("default"),
+                    now=now,
+                ),
+            ).result()
         assert "IDENTITY_IN_USE" in submitted.outcome.diagnosis.codes
         session.commit()
         return account.id

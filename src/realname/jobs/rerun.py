@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from starlette.applications import Starlette
 
 from realname.authorities.protocol import Provider
+from realname.ops.cases import sync_review_cases
 from realname.privacy.vault import DataErased, Vault
 from realname.store.models import Account, Cause, Person, VerificationResult
 from realname.store.repositories.people import read_identity
@@ -130,6 +131,13 @@ async def rerun_forever(context: Any, interval: float, limit: int = 20) -> None:
             )
         except Exception as exc:
             logger.warning("re-run pass failed", extra={"exc_type": type(exc).__name__})
+        try:
+            # The review queue's intake rides on the same loop (realname.ops.cases).
+            with context.session_factory() as session:
+                sync_review_cases(session, datetime.now(UTC))
+                session.commit()
+        except Exception as exc:
+            logger.warning("review intake failed", extra={"exc_type": type(exc).__name__})
 
 
 def install_rerun_loop(app: Starlette, *, interval: float) -> None:

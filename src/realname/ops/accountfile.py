@@ -34,6 +34,11 @@ MASKS = {
     "bank_card": masking.mask_bank_card,
 }
 ERASED = "（已删除）"
+#: Check kinds the catalogue's vocabulary has no word for (as on the borrower pages).
+EXTRA_CHECK_WORDS: dict[Language, dict[str, str]] = {
+    "zh-CN": {"sim_swap": "近期换卡查询"},
+    "en": {"sim_swap": "recent SIM swap check"},
+}
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,8 @@ def account_file(
     checks = [
         {
             "kind": check.check_kind,
-            "label": catalogue.word("check", check.check_kind, language),
+            "label": EXTRA_CHECK_WORDS[language].get(check.check_kind)
+            or catalogue.word("check", check.check_kind, language),
             "provider": check.provider,
             "outcome": check.outcome,
             "raw_code": check.raw_code,

@@ -61,7 +61,11 @@ def case_file(
                 "at": entry.at,
                 "actor": entry.actor,
                 "action": entry.action,
-                "details": {k: v for k, v in entry.details.items() if k != "account_id"},
+                "details": {
+                    key: ", ".join(map(str, value)) if isinstance(value, list) else value
+                    for key, value in entry.details.items()
+                    if key != "account_id"
+                },
             }
             for entry in case_audit(session, case)
         ],

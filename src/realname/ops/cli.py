@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from realname.config import get_settings
 from realname.ops.errors import OpsError
@@ -49,3 +50,45 @@ def operator_add(
     finally:
         engine.dispose()
     console.print(f"operator {name} added with role {chosen}")
+
+
+@ops_app.command("queue")
+def queue_command(
+    reason: Annotated[
+        str | None, typer.Option("--reason", help="Only this reason (e.g. IDENTITY_IN_USE).")
+    ] = None,
+) -> None:
+    """Open review cases, the earliest SLA deadline first (runs the intake first)."""
+    from realname.ops.cases import list_queue, sync_review_cases
+    from realname.ops.config import Reason, get_config
+    from realname.store.db import make_engine, make_session_factory
+
+    if reason is not None and reason not in Reason.__members__:
+        err_console.print(f"[red]unknown reason[/red]: choose from {', '.join(Reason)}")
+        raise typer.Exit(2)
+    now = datetime.now(UTC)
+    engine = make_engine(get_settings().resolved_database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            opened = sync_review_cases(session, now)
+            items = list_queue(session, now=now, reason=reason)
+            session.commit()
+    finally:
+        engine.dispose()
+    config = get_config()
+    table = Table(title=f"review queue ({len(items)} open, {opened} new)")
+    for column in ("case", "reason", "account", "state", "assignee", "due (UTC)", "SLA"):
+        table.add_column(column)
+    for item in items:
+        left = item.seconds_left
+        sla = f"{abs(left) // 3600}h{abs(left) % 3600 // 60:02d}m"
+        table.add_row(
+            item.id[:8],
+            config.reason_label(item.reason, "en"),
+            item.account_id[:8],
+            item.state,
+            item.assignee or "-",
+            item.due_at.strftime("%Y-%m-%d %H:%M"),
+            f"[green]{sla} left[/green]" if left >= 0 else f"[red]overdue {sla}[/red]",
+        )
+    console.print(table)

@@ -5,9 +5,10 @@ the status is read (:func:`realname.verification.users.status`), so the engine's
 answer stays auditable and re-derivable. The rules, per decided case:
 
 * **approve** — applies to a result that still carries a cause the case covered
-  (or is the result the case was opened on): those causes become ``info``, the
-  level becomes at least the level the reviewer granted, and ``REVIEW_APPROVED``
-  says so. A result without the covered cause needs no review; the engine stands.
+  (or is the result the case was opened on): ``REVIEW_APPROVED`` replaces those
+  causes (listing them in ``cleared``), so their remedies — "ask for a review" — are
+  no longer offered, and the level becomes at least the level the reviewer granted.
+  A result without the covered cause needs no review; the engine stands.
 * **reject** — final: every later result shows ``REVIEW_REJECTED`` and cannot reach
   the level needed on its own.
 * **resubmit** — retryable: the reviewed result and any up to the decision show
@@ -82,16 +83,14 @@ def apply_decisions(
         if decided.decision is Decision.APPROVE:
             if not (codes & covered) and decided.reference != result_id:
                 continue
-            shown = [
-                replace(cause, severity=Severity.INFO) if cause.code in covered else cause
-                for cause in shown
-            ]
+            cleared = sorted(cause.code.value for cause in shown if cause.code in covered)
+            shown = [cause for cause in shown if cause.code not in covered]
             level = max(level, decided.level_granted or needed)
             shown.append(
                 Cause(
                     CauseCode.REVIEW_APPROVED,
                     Severity.INFO,
-                    {"review_reason": decided.code, "level": str(level)},
+                    {"review_reason": decided.code, "level": str(level), "cleared": cleared},
                 )
             )
         elif decided.decision is Decision.REJECT:
