@@ -139,6 +139,7 @@ def test_a_bad_period_is_a_field_error_not_a_500(signed_in: Console) -> None:
     bad = signed_in.client.get("/ops/dashboard?review_minutes=-5&tenant=nope&lang=en")
     assert bad.status_code == 422
     assert "Enter a whole number" in bad.text
+    assert "There is no such tenant." in bad.text
     assert 'aria-invalid="true"' in bad.text
 
 

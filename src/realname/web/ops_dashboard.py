@@ -105,7 +105,7 @@ def read_selection(
     sel = Selection(values)
     tenant = values["tenant"] or None
     if tenant is not None and tenant not in {tid for tid, _ in tenants}:
-        sel.errors["tenant"] = words["no_data"]
+        sel.errors["tenant"] = words["unknown_tenant"]
     numbers: dict[str, int] = {}
     for key, default in NUMBERS.items():
         parsed = _number(values[key], default)

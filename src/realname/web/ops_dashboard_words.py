@@ -95,6 +95,7 @@ DASHBOARD_WORDS: dict[Language, dict[str, str]] = {
         "field": "字段",
         "why": "原因",
         "bad_number": "请填写不小于 0 的整数。",
+        "unknown_tenant": "没有这个租户。",
     },
     "en": {
         "dashboard_title": "Dashboard",
@@ -186,5 +187,6 @@ DASHBOARD_WORDS: dict[Language, dict[str, str]] = {
         "field": "Field",
         "why": "Problem",
         "bad_number": "Enter a whole number, 0 or more.",
+        "unknown_tenant": "There is no such tenant.",
     },
 }
