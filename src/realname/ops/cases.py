@@ -346,6 +346,12 @@ def decide(
     if not config.code_allowed(chosen, code):
         raise InvalidDecision("This reason code does not belong to the decision.", code=code)
     case = get_case(session, case_id)
+    if (
+        case.state == "decided"
+        and case.decided_by == principal.id
+        and (case.decision, case.decision_code) == (chosen.value, code)
+    ):
+        return case  # the same decision submitted twice changes nothing
     supervisor = principal.role is Role.SUPERVISOR
     if case.state == "decided" and not supervisor:
         raise CaseAlreadyDecided()

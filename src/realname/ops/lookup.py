@@ -7,6 +7,8 @@ the number itself is neither stored nor logged. Answers are masked account files
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -14,8 +16,10 @@ from realname.identity import id_number as id_numbers
 from realname.identity import phone as phones
 from realname.ops.accountfile import AccountFile, account_file
 from realname.ops.errors import OpsError
+from realname.ops.operators import Principal
 from realname.privacy.vault import Vault
 from realname.store.models import Account, Tenant
+from realname.store.repositories import audit
 from realname.store.repositories.people import find_accounts_by_phone, find_people_by_element
 from realname.verification.catalogue import Language
 
@@ -55,8 +59,29 @@ def find_accounts(session: Session, vault: Vault, query: str) -> list[Account]:
     return sorted(found.values(), key=lambda a: (a.created_at, a.id))[:MAX_ACCOUNTS]
 
 
-def lookup(session: Session, vault: Vault, query: str, language: Language) -> list[AccountFile]:
-    return [
-        account_file(session, vault, account, language)
-        for account in find_accounts(session, vault, query)
-    ]
+def lookup(
+    session: Session,
+    vault: Vault,
+    query: str,
+    language: Language,
+    *,
+    principal: Principal,
+    now: datetime,
+) -> list[AccountFile]:
+    """The masked files of the matching accounts; the search itself is audited.
+
+    The audit entry says who searched, by which kind of number and which accounts
+    were shown — never the number.
+    """
+    kind, _value = kind_of(query)
+    accounts = find_accounts(session, vault, query)
+    files = [account_file(session, vault, account, language) for account in accounts]
+    audit.append(
+        session,
+        principal.actor,
+        "ops.lookup",
+        f"lookup:{kind}",
+        {"kind": kind, "accounts": [account.id for account in accounts]},
+        at=now,
+    )
+    return files

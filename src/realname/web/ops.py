@@ -27,6 +27,7 @@ from realname.verification.catalogue import Language
 from realname.web.ops_auth import (
     OPS_ANON_COOKIE,
     OPS_COOKIE,
+    SENSITIVE_FIELDS,
     OpsForbidden,
     csrf_ok,
     csrf_token,
@@ -136,6 +137,11 @@ def login_page(
     request: Request, next: str = "/ops/queue", keep: str = "", expired: int = 0
 ) -> Response:
     words = WORDS[lang_of(request)]
+    token = request.cookies.get(OPS_COOKIE)
+    if token and not expired:
+        with unit(request) as session:
+            if operators.authenticate(session, token, now=now()) is not None:
+                return RedirectResponse(safe_next(next), status_code=303)
     kept = dict(parse_qsl(keep))
     return _login_page(
         request,
@@ -167,9 +173,10 @@ async def login(request: Request) -> Response:
     except LoginFailed:
         return _login_page(request, **page, error=words["login_failed"], status_code=401)
     target = next_url
-    if keep:
+    kept = [(k, v) for k, v in parse_qsl(keep) if k not in SENSITIVE_FIELDS and k != "lang"]
+    if kept:
         # Fields typed before the session expired come back as query parameters.
-        target += ("&" if "?" in target else "?") + keep
+        target += ("&" if "?" in target else "?") + urlencode(kept)
     target += ("&" if "?" in target else "?") + f"lang={lang}"
     response = RedirectResponse(target, status_code=303)
     set_session_cookie(response, request, signed)
@@ -394,7 +401,14 @@ async def lookup_search(request: Request, operator: AnyOperator) -> Response:
     form = await form_of(request)
     try:
         with unit(request) as session:
-            files = lookup(session, _context(request).vault, form.get("query", "")[:64], lang)
+            files = lookup(
+                session,
+                _context(request).vault,
+                form.get("query", "")[:64],
+                lang,
+                principal=operator,
+                now=now(),
+            )
     except LookupInvalid:
         return render(
             request,
@@ -407,7 +421,7 @@ async def lookup_search(request: Request, operator: AnyOperator) -> Response:
     return render(
         request,
         "lookup.html",
-        {"files": files, "error": None, "timer": timer},
+        {"files": files, "error": None},
         operator=operator,
         section="lookup",
     )
