@@ -22,6 +22,7 @@ from realname.credentials.cli import credentials_app
 from realname.credit.cli import credit_app
 from realname.finance.cli import finance_app
 from realname.ops.cli import ops_app
+from realname.ops.metrics_cli import metrics_command
 from realname.risk.cli import risk_app
 
 app = typer.Typer(
@@ -42,6 +43,7 @@ app.add_typer(risk_app, name="risk")
 app.add_typer(finance_app, name="finance")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(ops_app, name="ops")
+ops_app.command("metrics")(metrics_command)
 jobs_app = typer.Typer(help="Background jobs, run once.", no_args_is_help=True)
 app.add_typer(jobs_app, name="jobs")
 

@@ -339,11 +339,15 @@ def _construct_decimal(loader: yaml.SafeLoader, node: yaml.Node) -> Decimal:
 _DecimalLoader.add_constructor("tag:yaml.org,2002:float", _construct_decimal)
 
 
+def parse_plan_text(text: str) -> Plan:
+    """Validate a plan given as YAML text (a pasted or uploaded file)."""
+    try:
+        data = yaml.load(text, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as exc:
+        raise PlanInvalid([{"field": "", "problem": f"not valid YAML: {exc}"}]) from None
+    return parse_plan(data)
+
+
 def load_plan(path: str | Path) -> Plan:
     """Read and validate a YAML plan file; raise :class:`PlanInvalid` if it is unsound."""
-    with Path(path).open(encoding="utf-8") as fh:
-        try:
-            data = yaml.load(fh, Loader=_DecimalLoader)  # noqa: S506 - a SafeLoader subclass
-        except yaml.YAMLError as exc:
-            raise PlanInvalid([{"field": "", "problem": f"not valid YAML: {exc}"}]) from None
-    return parse_plan(data)
+    return parse_plan_text(Path(path).read_text(encoding="utf-8"))

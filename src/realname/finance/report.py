@@ -8,19 +8,16 @@ tables is the Decimal computed by :func:`~realname.finance.analyse`.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-import matplotlib
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
-from matplotlib import pyplot
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 
+from realname.charts import subplots as _subplots
+from realname.charts import svg as _svg
 from realname.finance.analysis import PlanResult
 from realname.finance.costs import CostOfProblem
 
@@ -41,22 +38,6 @@ def pct(value: Decimal | None) -> str:
 
 def plain(value: Decimal | None) -> str:
     return "—" if value is None else f"{value:.2f}"
-
-
-def _subplots(width: float, height: float) -> tuple[Figure, Axes]:
-    matplotlib.use("Agg")  # no display: draw to memory only
-    figure, axes = pyplot.subplots(figsize=(width, height))
-    return figure, axes
-
-
-def _svg(figure: Figure) -> Markup:
-    buffer = io.StringIO()
-    figure.savefig(buffer, format="svg", bbox_inches="tight")
-    pyplot.close(figure)
-    text = buffer.getvalue()
-    start = text.find("<svg")
-    # matplotlib's own SVG output, no user text but the plan's labels (escaped by it).
-    return Markup(text[start:])  # noqa: S704
 
 
 def cash_flow_chart(result: PlanResult) -> Markup:
@@ -171,21 +152,36 @@ def _environment() -> Environment:
     return env
 
 
-def render_html(result: PlanResult, costs: CostOfProblem | None = None) -> str:
-    """The whole report as one self-contained HTML page."""
-    template = _environment().get_template("report.html")
-    return template.render(
-        r=result,
-        plan=result.plan,
-        total_capex=sum(result.capex, Decimal(0)),
-        rows=period_rows(result),
-        costs=costs,
-        charts={
+def _context(result: PlanResult, costs: CostOfProblem | None) -> dict[str, object]:
+    return {
+        "r": result,
+        "plan": result.plan,
+        "total_capex": sum(result.capex, Decimal(0)),
+        "rows": period_rows(result),
+        "costs": costs,
+        "charts": {
             "cash": cash_flow_chart(result),
             "dscr": dscr_chart(result),
             "tornado": tornado_chart(result),
         },
-    )
+    }
+
+
+def render_html(result: PlanResult, costs: CostOfProblem | None = None) -> str:
+    """The whole report as one self-contained HTML page."""
+    template = _environment().get_template("report.html")
+    return template.render(_context(result, costs))
+
+
+def render_fragment(result: PlanResult, costs: CostOfProblem | None = None) -> Markup:
+    """The report without its page around it, for the operations console to embed.
+
+    The same template fragment as :func:`render_html`, so the console and the file
+    written by ``realname finance plan --html`` show the same figures and charts.
+    """
+    template = _environment().get_template("report_body.html")
+    # Rendered by an autoescaping environment: user text in the plan is escaped.
+    return Markup(template.render(_context(result, costs)))  # noqa: S704
 
 
 def write_html(result: PlanResult, out: Path, costs: CostOfProblem | None = None) -> Path:

@@ -133,4 +133,7 @@ def install(app: object) -> None:
     from realname.web import ops
 
     ops.install(app)
+    from realname.web import ops_dashboard
+
+    ops_dashboard.install(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
