@@ -166,3 +166,68 @@ def test_bad_input_is_a_422_naming_the_field(
     response = _apply(world, "nobody", **changes)
     assert response.status_code == 422, response.text
     assert field in [e["field"] for e in response.json()["errors"]]
+
+
+def test_a_declined_applicant_gets_a_human_review_through_the_operations_queue(
+    world: World,
+) -> None:
+    from datetime import UTC, datetime
+
+    from realname.ops import cases
+    from realname.ops.operators import Principal, Role, create_operator
+
+    user = _l2_user(world)
+    approved = _apply(world, user).json()
+    declined = _apply(
+        world,
+        user,
+        records=True,
+        job="partime",
+        seniority_years=0,
+        home="other",
+        income_fen=150_000,
+    ).json()
+    refused = world.client.post(
+        f"/v1/credit/applications/{approved['application_id']}/review", headers=world.headers
+    )
+    assert refused.status_code == 409
+    assert refused.json()["code"] == "REVIEW_NOT_AVAILABLE"
+
+    asked = world.client.post(
+        f"/v1/credit/applications/{declined['application_id']}/review", headers=world.headers
+    )
+    assert asked.status_code == 202, asked.text
+    assert asked.json()["review_state"] == "requested"
+    again = world.client.post(
+        f"/v1/credit/applications/{declined['application_id']}/review", headers=world.headers
+    )
+    assert again.status_code == 202
+    assert again.json()["review_requested_at"] == asked.json()["review_requested_at"]
+
+    context: AppContext = world.client.app.state.context  # type: ignore[attr-defined]
+    now = datetime.now(UTC)
+    with context.session_factory() as session:
+        queue = cases.list_queue(session, now=now, reason="CREDIT_DECLINE_REVIEW")
+        assert [cases.get_case(session, item.id).reference for item in queue] == [
+            declined["application_id"]
+        ]
+        created = create_operator(session, "rita", "a long enough password", Role.REVIEWER, now=now)
+        rita = Principal(id=created.id, username=created.username, role=Role.REVIEWER)
+        decided = cases.decide(
+            session,
+            rita,
+            queue[0].id,
+            decision="approve",
+            code="CREDIT_OVERRIDE_APPROVED",
+            now=now,
+        )
+        assert decided.level_granted is None  # a credit review grants no verification level
+        session.commit()
+
+    answered = world.client.get(
+        f"/v1/credit/applications/{declined['application_id']}", headers=world.headers
+    ).json()
+    assert (answered["review_state"], answered["review_outcome"]) == ("decided", "approve")
+    status = world.client.get(f"/v1/users/{user}/status", headers=world.headers).json()
+    assert status["level"] == "L2"
+    assert "REVIEW_APPROVED" not in {c["code"] for c in status["causes"]}

@@ -303,3 +303,44 @@ def test_the_console_speaks_english_on_request(console: Console) -> None:
     assert "https://" not in page.text
     filtered = console.client.get("/ops/queue?lang=en&reason=UNDER_REVIEW")
     assert 'id="empty"' in filtered.text
+
+
+def test_a_credit_decline_review_shows_the_application_it_reviews(console: Console) -> None:
+    from realname.credit.reviews import request_review
+    from realname.store.repositories.credit_applications import record_application
+
+    account_id = verify_identity_in_use(console.context)
+    now = datetime.now(UTC)
+    with console.context.session_factory() as session:
+        from realname.store.models import Account
+
+        account = session.get(Account, account_id)
+        assert account is not None
+        application = record_application(
+            session,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            product="credit_small",
+            amount_fen=300_000,
+            term_months=12,
+            decision="decline",
+            limit_fen=0,
+            score=512,
+            pd_bp=1234,
+            level="L2",
+            level_required="L2",
+            reasons=["SC_JOB", "SC_INCOME"],
+            model_version="cd-test",
+            review_available=True,
+            at=now,
+        )
+        case_id = request_review(session, application, actor="test", now=now).review_case_id
+        session.commit()
+    console.add("alice", "reviewer")
+    assert console.log_in("alice").status_code == 303
+    page = console.client.get(f"/ops/cases/{case_id}?lang=en")
+    assert page.status_code == 200, page.text
+    assert "Credit application" in page.text
+    assert "¥3,000.00" in page.text
+    assert "SC_JOB" in page.text
+    assert "12.34%" in page.text

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from realname.ops.accountfile import AccountFile, account_file
 from realname.ops.cases import case_audit, get_case, operators_for_reassignment
-from realname.ops.config import get_config
+from realname.ops.config import Reason, get_config
 from realname.privacy.vault import Vault
-from realname.store.models import Account, Operator, ReviewCase
+from realname.store.models import Account, CreditApplication, Operator, ReviewCase
 from realname.verification.catalogue import Language
 
 
@@ -31,6 +31,8 @@ class CaseFile:
     assignable: list[str]
     #: decision -> [(code, label)] in the reader's language.
     codes: dict[str, list[tuple[str, str]]]
+    #: The application a CREDIT_DECLINE_REVIEW case reviews (its reference).
+    credit: CreditApplication | None = None
 
 
 def _username(session: Session, operator_id: str | None) -> str | None:
@@ -45,6 +47,11 @@ def case_file(
     config = get_config()
     case = get_case(session, case_id)
     account = session.get(Account, case.account_id)
+    credit = (
+        session.get(CreditApplication, case.reference)
+        if case.reason == Reason.CREDIT_DECLINE_REVIEW.value
+        else None
+    )
     return CaseFile(
         case=case,
         reason_label=config.reason_label(case.reason, language),
@@ -74,4 +81,5 @@ def case_file(
             decision.value: [(code, labels[language]) for code, labels in codes.items()]
             for decision, codes in config.codes.items()
         },
+        credit=credit,
     )

@@ -45,6 +45,7 @@ from realname.store.models import (
     VerificationResult,
 )
 from realname.store.repositories import audit
+from realname.store.repositories.credit_applications import record_review_outcome
 from realname.store.types import new_id
 from realname.verification.levels import Level
 
@@ -366,7 +367,8 @@ def decide(
     if case.assignee_id not in (None, principal.id) and not supervisor:
         raise CaseAssignedElsewhere()
     granted: str | None = None
-    if chosen is Decision.APPROVE:
+    credit_review = case.reason == Reason.CREDIT_DECLINE_REVIEW.value
+    if chosen is Decision.APPROVE and not credit_review:
         granted = _granted_level(session, case, level_granted)
     previous = (
         {"previous": case.decision, "previous_code": case.decision_code}
@@ -377,6 +379,9 @@ def decide(
     case.assignee_id = case.assignee_id or principal.id
     case.decision, case.decision_code, case.level_granted = chosen.value, code, granted
     case.decided_by, case.decided_at = principal.id, now
+    if credit_review:
+        # The applicant reads the reviewer's answer on their application (PIPL Art. 24).
+        record_review_outcome(session, case.id, chosen.value)
     session.flush()
     audit.append(
         session,

@@ -30,13 +30,10 @@ from realname.ops.metrics_cost import OperatingCost, ReviewCase, operating_cost
 from realname.ops.metrics_funnel import CohortAccount, Funnel, funnel
 from realname.ops.metrics_period import Period
 from realname.ops.metrics_providers import ProviderCall, ProviderHealth, provider_health
-from realname.store.models import Account, AuditEntry, Cause, Tenant, VerificationCheck
+from realname.store.models import Account, Cause, CreditApplication, Tenant, VerificationCheck
 from realname.store.models import ReviewCase as CaseRow
 from realname.store.models import VerificationResult as Result
 from realname.verification.levels import Level
-
-#: The audit action ``POST /v1/credit/applications`` writes for each decision.
-CREDIT_ASSESSED = "credit.assessed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,17 +122,17 @@ def _cohort(session: Session, period: Period) -> list[CohortAccount]:
     )
     for account, reached in session.execute(levels):
         best[account] = max(best[account], Level.parse(reached))
-    # A cohort account cannot have been assessed before it signed up: read from ``low``.
+    # A cohort account cannot have applied before it signed up: read from ``low``.
+    # The latest decision of each account counts (applications in time order).
     decisions: dict[str, str] = {}
-    assessed = (
-        select(AuditEntry.target, AuditEntry.details)
-        .where(AuditEntry.action == CREDIT_ASSESSED, AuditEntry.at >= low, AuditEntry.at < high)
-        .order_by(AuditEntry.seq)
+    applications = (
+        select(CreditApplication.account_id, CreditApplication.decision)
+        .where(CreditApplication.account_id.in_(signed_up.scalar_subquery()))
+        .where(CreditApplication.created_at >= low, CreditApplication.created_at < high)
+        .order_by(CreditApplication.created_at, CreditApplication.id)
     )
-    for target, details in session.execute(assessed):
-        account = target.removeprefix("account:")
-        if account in ids:
-            decisions[account] = str(details.get("decision", "unknown"))
+    for account, decision in session.execute(applications):
+        decisions[account] = decision
     return [CohortAccount(a, best[a], decisions.get(a)) for a in sorted(ids)]
 
 

@@ -6,9 +6,8 @@ credit application was assessed for it). Counting a cohort, rather than events i
 window, keeps every step a subset of the one before, so the conversion between two
 steps is a true rate.
 
-Credit applications are not stored as rows (``POST /v1/credit/applications`` answers
-and writes only the decision to the audit log, ``credit.assessed``), so the last step
-counts accounts with such an audit entry, split by outcome.
+The last step counts accounts with a stored credit application
+(``credit_applications``), split by the outcome of their latest one.
 """
 
 from __future__ import annotations

@@ -10,6 +10,13 @@ from realname.verification.catalogue import Language
 WORDS: dict[Language, dict[str, str]] = {
     "zh-CN": {
         "console": "审核运营台",
+        "credit_application": "授信申请",
+        "credit_amount": "申请金额",
+        "credit_months": "期",
+        "credit_decision": "自动决策",
+        "credit_score": "评分",
+        "credit_reasons": "原因代码",
+        "credit_model": "模型版本",
         "switch": "English",
         "logout": "退出",
         "role_reviewer": "审核员",
@@ -125,6 +132,13 @@ WORDS: dict[Language, dict[str, str]] = {
     },
     "en": {
         "console": "Operations console",
+        "credit_application": "Credit application",
+        "credit_amount": "Amount",
+        "credit_months": "months",
+        "credit_decision": "Automated decision",
+        "credit_score": "score",
+        "credit_reasons": "Reason codes",
+        "credit_model": "Model",
         "switch": "中文",
         "logout": "Sign out",
         "role_reviewer": "reviewer",

@@ -25,6 +25,7 @@ from realname.authorities.sandbox.thirdparty import NO_RECORDS, SandboxThirdPart
 from realname.authorities.thirdparty import ThirdPartyProvider, ThirdPartyRecords
 from realname.credit.decision import decide
 from realname.credit.features import Applicant, Home, Job, Marital
+from realname.credit.reviews import request_review
 from realname.credit.scorecard import default_scorecard
 from realname.errors import NotFound, RealnameError
 from realname.risk import service as risk
@@ -309,3 +310,23 @@ def read_application(
 ) -> ApplicationOut:
     """The decision as stored, and where its human review stands."""
     return ApplicationOut.of(get_application(session, str(principal.tenant_id), application_id))
+
+
+@router.post(
+    "/applications/{application_id}/review",
+    response_model=ApplicationOut,
+    status_code=202,
+    dependencies=[Assess],
+)
+def ask_for_review(
+    application_id: str, session: SessionDep, principal: PrincipalDep
+) -> ApplicationOut:
+    """A person reviews an automated decline (PIPL Art. 24): the case joins the
+    operations queue; the answer appears here as ``review_outcome`` (approve: the
+    decline is overturned; reject: it stands; resubmit: apply again with more
+    information). 409 ``REVIEW_NOT_AVAILABLE`` for a decision that is not a decline."""
+    application = get_application(session, str(principal.tenant_id), application_id)
+    reviewed = request_review(
+        session, application, actor=f"tenant:{principal.tenant_id}", now=datetime.now(UTC)
+    )
+    return ApplicationOut.of(reviewed)

@@ -85,15 +85,19 @@ def mark_review_requested(
     return application
 
 
-def record_review_outcome(session: Session, case_id: str, outcome: str) -> CreditApplication | None:
-    """Write a reviewer's outcome back to the application the case was opened for."""
-    application = session.scalar(
+def record_review_outcome(session: Session, case_id: str, outcome: str) -> int:
+    """Write a reviewer's outcome back to the applications the case was opened for.
+
+    One open review case covers an account's declines (the queue keeps one open case
+    per account and reason), so the answer goes to each of them; returns how many.
+    """
+    applications = session.scalars(
         select(CreditApplication).where(CreditApplication.review_case_id == case_id)
-    )
-    if application is not None:
+    ).all()
+    for application in applications:
         application.review_state = "decided"
         application.review_outcome = outcome
-    return application
+    return len(applications)
 
 
 def list_applications(session: Session, account_id: str) -> list[CreditApplication]:
