@@ -102,7 +102,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "step_up_none": "您的账户已达到所需等级，确认后即可更换。",
         "face": "人脸照片",
         "face_hint": "用前置摄像头拍一张正脸照：光线充足，整张脸在画面内，只有您一人。",
-        "face_page": "或使用实时人脸核验页面",
         "face_pick": "拍照或选择照片",
         "card_hint": "选填。如果新号码不是登记在您本人名下，"
         "请填写一张本人名下、预留手机号为新号码的银行卡。",
@@ -142,7 +141,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "face": "Face photo",
         "face_hint": "Take a photo with the front camera: good light, your whole face in the "
         "frame, nobody else in view.",
-        "face_page": "or use the live face check page",
         "face_pick": "Take or choose a photo",
         "card_hint": "Optional. If the new number is not registered in your name, add a card "
         "in your name whose reserved phone is the new number.",
