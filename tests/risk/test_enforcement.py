@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname.accounts.limits import attempt_keys
 from realname.api.app import create_app
 from realname.api.context import AppContext
 from realname.api.routers import step_up
@@ -38,7 +39,7 @@ from realname.risk.service import (
 )
 from realname.risk.signals import Action, Factor
 from realname.store.db import upgrade
-from realname.store.models import AuditEntry, OtpChallenge, StepUpChallenge
+from realname.store.models import AttemptEvent, AuditEntry, OtpChallenge, StepUpChallenge
 from realname.store.repositories import people, tenants
 from tests.api.test_app import _issue_key
 from tests.api.test_users import World
@@ -492,3 +493,57 @@ def test_the_setting_defaults_to_auto(monkeypatch: pytest.MonkeyPatch) -> None:
     assert enforcement_setting(request) == "enforce"
     monkeypatch.setenv("REALNAME_RISK_ENFORCEMENT", "off")  # unknown: the default, not weaker
     assert enforcement_setting(request) == "auto"
+
+
+@pytest.mark.storage
+def test_velocity_counts_each_key_over_the_hour_and_the_day(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory() as session:
+        tenant_id, account_id = _account(session)
+        account = people.get_account(session, account_id)
+        keys = {
+            key.kind.value: key
+            for key in attempt_keys(VAULT, tenant_id, phone=PHONE, device_id=SHARED_DEVICE)
+        }
+        ages = {"phone": [5, 30, 90, 600, 1500], "device": [10]}  # minutes ago
+        for kind, minutes in ages.items():
+            for age in minutes:
+                session.add(
+                    AttemptEvent(
+                        tenant_id=tenant_id,
+                        key_kind=kind,
+                        key_hash=keys[kind].digest,
+                        outcome="failure",
+                        at=now - timedelta(minutes=age),
+                    )
+                )
+        # Someone else's phone, and a future timestamp, count for nobody here.
+        other = attempt_keys(VAULT, tenant_id, phone=OTHER_PHONE)[0]
+        session.add(
+            AttemptEvent(
+                tenant_id=tenant_id,
+                key_kind="phone",
+                key_hash=other.digest,
+                outcome="failure",
+                at=now,
+            )
+        )
+        session.add(
+            AttemptEvent(
+                tenant_id=tenant_id,
+                key_kind="phone",
+                key_hash=keys["phone"].digest,
+                outcome="failure",
+                at=now + timedelta(minutes=5),
+            )
+        )
+        session.flush()
+        edge = EdgeSignals(device_id=SHARED_DEVICE, ip=JIANGSU_IP)
+        velocity = gather(session, VAULT, account, Action.LOGIN, edge, now).velocity
+        assert (velocity.phone_1h, velocity.phone_24h) == (2, 4)
+        assert (velocity.device_1h, velocity.device_24h) == (1, 1)
+        assert (velocity.ip_1h, velocity.ip_24h) == (0, 0)
+        assert velocity.id_number_1h is None  # the account has no ID number yet
+        session.rollback()
