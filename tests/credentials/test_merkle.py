@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from realname.credentials.merkle import (
     EMPTY_ROOT,
+    CompactRange,
     MerkleLog,
     consistency_proof,
     inclusion_proof,
@@ -65,6 +66,22 @@ def test_merkle_log_known_answers() -> None:
     for n, data in enumerate(KNOWN_LEAVES, start=1):
         log.append(data)
         assert log.root() == KNOWN_ROOTS[n]
+
+
+def test_compact_range_known_answers_and_copies() -> None:
+    """The checkpointer's O(log n) state gives the RFC 6962 roots too."""
+    tree = CompactRange()
+    assert tree.root() == KNOWN_ROOTS[0]
+    for n, data in enumerate(KNOWN_LEAVES, start=1):
+        assert tree.append_leaf_hash(leaf_hash(data)) == n - 1
+        assert (tree.size, tree.root()) == (n, KNOWN_ROOTS[n])
+    grown = tree.copy()
+    for data in LEAVES:
+        grown.append_leaf_hash(leaf_hash(data))
+    assert tree.root() == KNOWN_ROOTS[-1]  # the copy grew, the original did not
+    assert grown.root() == root(KNOWN_LEAVES + LEAVES)
+    with pytest.raises(ValueError, match="32 bytes"):
+        tree.append_leaf_hash(b"short")
 
 
 @pytest.mark.parametrize("size", range(1, MAX + 1))

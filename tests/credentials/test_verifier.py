@@ -12,11 +12,24 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from realname.credentials.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from realname.credentials.cosign import CosignatureSigner, Witness
 from realname.credentials.events import EventType, LedgerEvent
-from realname.credentials.issuer import IssuedCredential, IssuerKey, issue_credential
+from realname.credentials.issuer import (
+    IssuedCredential,
+    IssuerKey,
+    credential_hash,
+    issue_credential,
+)
 from realname.credentials.merkle import MerkleLog
-from realname.credentials.sdjwt import Disclosure, Jws, SdJwt, b64url_encode, make_disclosure
+from realname.credentials.sdjwt import (
+    Disclosure,
+    Jws,
+    SdJwt,
+    b64url_encode,
+    make_disclosure,
+    sign_jws,
+)
 from realname.credentials.status_list import STATUS_INVALID, STATUS_VALID
 from realname.credentials.verifier import (
+    CheckpointCache,
     CredentialRejected,
     LedgerEvidence,
     VerifiedPresentation,
@@ -132,6 +145,7 @@ class World:
         audience: str = VERIFIER,
         now: int = NOW,
         quorum: int = 2,
+        cache: CheckpointCache | None = None,
     ) -> VerifiedPresentation:
         return verify_presentation(
             presentation,
@@ -144,6 +158,7 @@ class World:
             log_key=self.log_signer.verifier,
             witness_keys=[s.verifier for s in self.witness_signers],
             quorum=quorum,
+            checkpoint_cache=cache,
         )
 
     def present(
@@ -311,6 +326,70 @@ def test_too_few_witness_cosignatures(world: World) -> None:
     assert _code(world, world.present(issued), quorum=3) == "VC_WITNESS_QUORUM"
     world.publish(witnesses=1)
     assert _code(world, world.present(issued), quorum=2) == "VC_WITNESS_QUORUM"
+
+
+def test_a_cached_checkpoint_counts_only_for_the_keys_and_quorum_it_was_checked_with(
+    world: World,
+) -> None:
+    issued = world.issue()
+    cache = CheckpointCache()
+    assert world.verify(world.present(issued), cache=cache)
+    assert world.verify(world.present(issued), cache=cache)  # from the cache
+    # A stricter quorum, or other witnesses, re-checks the note and fails.
+    assert _code(world, world.present(issued), quorum=3, cache=cache) == "VC_WITNESS_QUORUM"
+    witnesses = world.witness_signers
+    world.witness_signers = [CosignatureSigner("stranger.example", Ed25519PrivateKey.generate())]
+    assert _code(world, world.present(issued), cache=cache) == "VC_WITNESS_QUORUM"
+    world.witness_signers = witnesses
+    # A cached checkpoint still needs the credential's own inclusion proof.
+    other = world.issue(index=1)
+    index, at = world.events[other.credential_hash]
+    world.events[other.credential_hash] = (index, at + 1)
+    fresh = CheckpointCache()
+    assert world.verify(world.present(issued), cache=fresh)  # the note is cached now
+    assert _code(world, world.present(other), cache=fresh) == "VC_NOT_IN_LEDGER"
+    # A note that failed is never cached: the rogue note fails every time.
+    rogue = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    world.note = sign_checkpoint(Checkpoint(ORIGIN, world.log.size, world.log.root()), rogue)
+    for _ in range(2):
+        assert _code(world, world.present(issued), cache=fresh) == "VC_NOT_IN_LEDGER"
+
+
+def test_the_reference_library_leaves_expiry_to_us(world: World) -> None:
+    """The ``sd-jwt`` library accepts an expired credential; :func:`verify_presentation`
+    checks ``exp``, ``nbf`` and ``iat`` itself (RFC 7519 §4.1.4-4.1.6)."""
+    sd_jwt_verifier = pytest.importorskip("sd_jwt.verifier")
+    jwk = pytest.importorskip("jwcrypto.jwk")
+    year = 365 * 24 * 3600
+    issued = world.issue(now=NOW - 2 * year)  # long expired by NOW
+    public = jwk.JWK.from_pyca(world.issuer_key.private_key.public_key())
+    claims = sd_jwt_verifier.SDJWTVerifier(
+        issued.sd_jwt, lambda iss, header: public
+    ).get_verified_payload()
+    assert claims["exp"] < NOW  # the library raised nothing
+    assert _code(world, world.present(issued)) == "VC_EXPIRED"
+
+
+def test_nbf_in_the_future_is_not_yet_valid(world: World) -> None:
+    issued = world.issue()
+    jws = Jws.parse(SdJwt.parse(issued.sd_jwt).issuer_jwt)
+    payload = {**jws.payload, "nbf": NOW + 3600}
+    key = world.issuer_key.private_key
+    later = sign_jws(jws.header, payload, key)
+    credential = SdJwt(later, SdJwt.parse(issued.sd_jwt).disclosures, None).serialize()
+    world.events[credential_hash(later)] = world.events[issued.credential_hash]
+    presented = (
+        SdJwt.parse(credential)
+        .select(())
+        .bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)
+    )
+    assert _code(world, presented) == "VC_NOT_YET_VALID"
+    # within the clock skew it is accepted as far as time goes (then fails the ledger:
+    # this re-signed credential was never logged under its own hash)
+    payload["nbf"] = NOW + 30
+    soon = sign_jws(jws.header, payload, key)
+    presented = SdJwt(soon, (), None).bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)
+    assert _code(world, presented) == "VC_NOT_IN_LEDGER"
 
 
 def test_reference_library_parses_our_credential(world: World) -> None:

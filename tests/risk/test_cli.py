@@ -36,10 +36,11 @@ def test_evaluate_default_policy(sessions_file: Path, tmp_path: Path) -> None:
     chart = tmp_path / "chart.png"
     result = runner.invoke(risk_app, ["evaluate", str(sessions_file), "--chart", str(chart)])
     assert result.exit_code == 0, result.output
-    assert _share(result.output, "sim_swap_takeover") >= 0.9
-    assert _share(result.output, r"friction \(legit stepped up\):") <= 0.2
+    # Issue 8's targets (99 % / 95 % / 3 %), with room for 4,000 sessions' noise.
+    assert _share(result.output, "sim_swap_takeover") >= 0.97
+    assert _share(result.output, r"friction \(legit stepped up\):") <= 0.035
     for label in ("synthetic_identity", "credential_stuffing", "relative_misuse"):
-        assert _share(result.output, label) > 0.5
+        assert _share(result.output, label) >= 0.92
     assert "confusion (label x strongest factor required)" in result.output
     assert re.search(r"legit\s+\d+\s+\d+\s+\d+\s+\d+", result.output)
     assert chart.read_bytes().startswith(b"\x89PNG")

@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname.accounts.limits import attempt_keys
 from realname.api.app import create_app
 from realname.api.context import AppContext
 from realname.api.routers import step_up
@@ -30,13 +31,15 @@ from realname.risk.service import (
     EdgeSignals,
     SqlStepUpLedger,
     check_action,
+    enforcement_setting,
     gather,
     parse_behaviour,
     remember_device,
+    resolve_mode,
 )
 from realname.risk.signals import Action, Factor
 from realname.store.db import upgrade
-from realname.store.models import AuditEntry, OtpChallenge, StepUpChallenge
+from realname.store.models import AttemptEvent, AuditEntry, OtpChallenge, StepUpChallenge
 from realname.store.repositories import people, tenants
 from tests.api.test_app import _issue_key
 from tests.api.test_users import World
@@ -192,7 +195,11 @@ def test_after_a_sim_swap_credit_needs_face_and_the_step_up_unlocks_once(
     assert problem["code"] == "STEP_UP_REQUIRED"
     assert problem["factors"] == ["otp", "face"]
     assert set(problem["step_up"]) & {"face", "bank_card"}
-    assert problem["reasons"][0]["code"] == "SIM_SWAP_RECENT"
+    # The check reports the swap but not its date: counted as recent (unknown is never safe).
+    assert {reason["code"] for reason in problem["reasons"][:2]} == {
+        "SIM_SWAP_LAST_72H",
+        "SIM_SWAP_RECENT",
+    }
     assert problem["reasons"][0]["text"]["zh-CN"]
     assert problem["reasons"][0]["text"]["en"]
     scores = [reason["score"] for reason in problem["reasons"]]
@@ -398,3 +405,145 @@ def test_a_phone_change_from_an_unknown_device_is_stepped_up_first(borrower: Bor
     assert refused.json()["action"] == "phone_change"
     assert refused.json()["step_up_id"]
     assert borrower.last_decision()["action"] == "phone_change"
+
+
+OTHER_PHONE = "13912340000"
+SHARED_DEVICE = "0b7e4a3c-58a1-4f61-9f0e-5a0c2d8e6b11"
+
+
+@pytest.mark.storage
+def test_the_device_graph_counts_other_people_not_other_accounts(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory() as session:
+        tenant_id, account_id = _account(session)
+        account = people.get_account(session, account_id)
+        edge = EdgeSignals(device_id=SHARED_DEVICE, ip=JIANGSU_IP)
+        assert gather(session, VAULT, account, Action.LOGIN, edge, now).device_other_people == 0
+        someone = people.create_account(session, VAULT, tenant_id, OTHER_PHONE)
+        remember_device(session, VAULT, someone.id, SHARED_DEVICE, now)
+        # Another tenant's account on the same device is not this tenant's business.
+        elsewhere = tenants.create_tenant(session, "U")
+        stranger = people.create_account(session, VAULT, elsewhere.id, OTHER_PHONE)
+        remember_device(session, VAULT, stranger.id, SHARED_DEVICE, now)
+        session.flush()
+        signals = gather(session, VAULT, account, Action.LOGIN, edge, now)
+        assert signals.device_other_people == 1
+        assert signals.device_known is False
+        no_device = gather(session, VAULT, account, Action.LOGIN, EdgeSignals(ip=JIANGSU_IP), now)
+        assert no_device.device_other_people is None  # unknown device, unknown graph
+
+
+@pytest.mark.storage
+def test_auto_mode_enforces_once_a_tenant_sends_devices(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory() as session:
+        tenant_id, account_id = _account(session)
+        bare = EdgeSignals(ip=JIANGSU_IP)
+        # An integration that sends no device signals yet: decide and audit, refuse nothing.
+        assert resolve_mode(session, tenant_id, bare, "auto") == (
+            "monitor",
+            ("MONITOR_NO_DEVICE_SIGNALS",),
+        )
+        # Signals present (even a malformed device id): enforced.
+        for edge in (
+            EdgeSignals(device_id=SHARED_DEVICE),
+            EdgeSignals(device_id="curl/8.0"),
+            EdgeSignals(notes=("BEHAVIOUR_MALFORMED",)),
+        ):
+            assert resolve_mode(session, tenant_id, edge, "auto") == ("enforce", ())
+        # Explicit settings win either way.
+        assert resolve_mode(session, tenant_id, bare, "enforce") == ("enforce", ())
+        assert (
+            resolve_mode(session, tenant_id, EdgeSignals(device_id=SHARED_DEVICE), "monitor")[0]
+            == "monitor"
+        )
+        # Once the tenant's clients have sent a device, leaving the header out does not
+        # switch enforcement off: the missing device is unknown, and unknown is not safe.
+        remember_device(session, VAULT, account_id, SHARED_DEVICE, now)
+        session.flush()
+        assert resolve_mode(session, tenant_id, bare, "auto") == ("enforce", ())
+        account = people.get_account(session, account_id)
+        gate = check_action(
+            session, VAULT, account, Action.PHONE_CHANGE, edge=bare, mode="enforce", now=now
+        )
+        assert gate.outcome == "step_up"
+        session.rollback()
+
+
+def test_the_setting_defaults_to_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    class _State:
+        pass
+
+    class _App:
+        state = _State()
+
+    class _Request:
+        app = _App()
+
+    request: Any = _Request()
+    monkeypatch.delenv("REALNAME_RISK_ENFORCEMENT", raising=False)
+    assert enforcement_setting(request) == "auto"
+    monkeypatch.setenv("REALNAME_RISK_ENFORCEMENT", "monitor")
+    assert enforcement_setting(request) == "monitor"
+    monkeypatch.setenv("REALNAME_RISK_ENFORCEMENT", "ENFORCE ")
+    assert enforcement_setting(request) == "enforce"
+    monkeypatch.setenv("REALNAME_RISK_ENFORCEMENT", "off")  # unknown: the default, not weaker
+    assert enforcement_setting(request) == "auto"
+
+
+@pytest.mark.storage
+def test_velocity_counts_each_key_over_the_hour_and_the_day(
+    session_factory: sessionmaker[Session],
+) -> None:
+    now = datetime.now(UTC)
+    with session_factory() as session:
+        tenant_id, account_id = _account(session)
+        account = people.get_account(session, account_id)
+        keys = {
+            key.kind.value: key
+            for key in attempt_keys(VAULT, tenant_id, phone=PHONE, device_id=SHARED_DEVICE)
+        }
+        ages = {"phone": [5, 30, 90, 600, 1500], "device": [10]}  # minutes ago
+        for kind, minutes in ages.items():
+            for age in minutes:
+                session.add(
+                    AttemptEvent(
+                        tenant_id=tenant_id,
+                        key_kind=kind,
+                        key_hash=keys[kind].digest,
+                        outcome="failure",
+                        at=now - timedelta(minutes=age),
+                    )
+                )
+        # Someone else's phone, and a future timestamp, count for nobody here.
+        other = attempt_keys(VAULT, tenant_id, phone=OTHER_PHONE)[0]
+        session.add(
+            AttemptEvent(
+                tenant_id=tenant_id,
+                key_kind="phone",
+                key_hash=other.digest,
+                outcome="failure",
+                at=now,
+            )
+        )
+        session.add(
+            AttemptEvent(
+                tenant_id=tenant_id,
+                key_kind="phone",
+                key_hash=keys["phone"].digest,
+                outcome="failure",
+                at=now + timedelta(minutes=5),
+            )
+        )
+        session.flush()
+        edge = EdgeSignals(device_id=SHARED_DEVICE, ip=JIANGSU_IP)
+        velocity = gather(session, VAULT, account, Action.LOGIN, edge, now).velocity
+        assert (velocity.phone_1h, velocity.phone_24h) == (2, 4)
+        assert (velocity.device_1h, velocity.device_24h) == (1, 1)
+        assert (velocity.ip_1h, velocity.ip_24h) == (0, 0)
+        assert velocity.id_number_1h is None  # the account has no ID number yet
+        session.rollback()

@@ -38,10 +38,75 @@ def test_quiet_request_scores_zero_and_keeps_baseline() -> None:
 
 def test_sim_swap_on_new_device_meets_face() -> None:
     decision = decide(quiet(sim_swap_recent=True, device_known=False), POLICY)
-    assert decision.score == 45 + 25
-    assert [reason.code for reason in decision.reasons] == ["SIM_SWAP_RECENT", "NEW_DEVICE"]
+    # The swap is not dated: counted as recent as well (unknown is never safe).
+    assert decision.score == 25 + 30 + 25
+    assert [reason.code for reason in decision.reasons] == [
+        "SIM_SWAP_LAST_72H",
+        "NEW_DEVICE",
+        "SIM_SWAP_RECENT",
+    ]
     assert decision.factors == (Factor.OTP, Factor.FACE)
     assert decision.step_up == (Factor.FACE,)
+
+
+def test_a_swap_days_ago_weighs_less_than_one_this_morning() -> None:
+    old_swap = decide(quiet(sim_swap_recent=True, sim_swap_hours=300), POLICY)
+    assert codes(quiet(sim_swap_recent=True, sim_swap_hours=300)) == ["SIM_SWAP_RECENT"]
+    assert old_swap.factors == (Factor.OTP,)  # the owner who replaced a lost card
+    fresh = decide(quiet(sim_swap_recent=True, sim_swap_hours=5), POLICY)
+    assert fresh.score == 25 + 30
+    assert Factor.FACE in fresh.factors
+    # hours without a swap mean nothing; a negative age is unknown, counted as recent
+    assert codes(quiet(sim_swap_recent=False, sim_swap_hours=5)) == []
+    negative = decide(quiet(sim_swap_recent=True, sim_swap_hours=-1), POLICY)
+    assert [r.code for r in negative.reasons if r.unknown] == ["SIM_SWAP_LAST_72H"]
+
+
+def test_a_relatives_phone_used_for_the_first_time_meets_face() -> None:
+    first = quiet(device_known=False, device_of_relative=True, device_other_people=1)
+    assert set(codes(first)) == {
+        "NEW_DEVICE",
+        "DEVICE_OF_RELATIVE",
+        "RELATIVE_DEVICE_FIRST_USE",
+        "DEVICE_OF_OTHER_PEOPLE",
+    }
+    assert Factor.FACE in decide(first, POLICY).factors
+    login = decide(first.model_copy(update={"action": Action.LOGIN}), POLICY)
+    assert Factor.FACE in login.factors
+    # The family tablet the owner always uses: noted, but no step-up on its own.
+    family = quiet(device_known=True, device_of_relative=True, device_other_people=1)
+    assert set(codes(family)) == {"DEVICE_OF_RELATIVE", "DEVICE_OF_OTHER_PEOPLE"}
+    assert not decide(family, POLICY).step_up_required
+    assert not decide(family.model_copy(update={"action": Action.LOGIN}), POLICY).step_up_required
+    # ...unless something else is off too, such as an old verification.
+    stale = family.model_copy(update={"days_since_verification": 400.0})
+    assert Factor.FACE in decide(stale, POLICY).factors
+
+
+def test_a_device_used_by_many_people_is_a_farm() -> None:
+    assert codes(quiet(device_other_people=1)) == ["DEVICE_OF_OTHER_PEOPLE"]
+    farm = decide(quiet(device_other_people=12), POLICY)
+    assert {r.code for r in farm.reasons} == {"DEVICE_FARM", "DEVICE_OF_OTHER_PEOPLE"}
+    assert decide(quiet(Action.LOGIN, device_other_people=12), POLICY).factors == (Factor.OTP,)
+    assert Factor.FACE in decide(quiet(device_other_people=12, device_known=False), POLICY).factors
+
+
+def test_relationship_and_graph_signals_unknown_cost_nothing() -> None:
+    # A platform without contact data or a device graph cannot blame every user for it.
+    assert codes(quiet(device_of_relative=None, device_other_people=None)) == []
+
+
+def test_typing_unlike_the_owner_needs_consent_and_steps_up() -> None:
+    unlike = Behaviour(
+        fill_seconds=60, paste_identity_fields=0, corrections=1, cadence_distance=4.2
+    )
+    assert codes(quiet(consent=True, behaviour=unlike)) == ["CADENCE_MISMATCH"]
+    assert decide(quiet(Action.LOGIN, consent=True, behaviour=unlike), POLICY).factors == (
+        Factor.OTP,
+    )
+    assert codes(quiet(consent=False, behaviour=unlike)) == []
+    like = unlike.model_copy(update={"cadence_distance": 0.8})
+    assert codes(quiet(consent=True, behaviour=like)) == []
 
 
 @pytest.mark.parametrize(
@@ -141,6 +206,10 @@ def test_assess_uses_the_given_action_and_locates() -> None:
     assert decision.factors == (Factor.OTP, Factor.FACE)
 
 
+def _at(code: str) -> int:
+    return [rule.code for rule in POLICY.rules].index(code)
+
+
 def _broken(mutate: Any) -> dict[str, Any]:
     data = copy.deepcopy(POLICY.model_dump(mode="json"))
     mutate(data)
@@ -150,9 +219,18 @@ def _broken(mutate: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("mutate", "field"),
     [
-        (lambda d: d["rules"][1].update(op="roughly"), "rules.1[NEW_DEVICE].op"),
-        (lambda d: d["rules"][1].update(feature="shoe_size"), "rules.1[NEW_DEVICE]"),
-        (lambda d: d["rules"][6].pop("value"), "rules.6[HIGH_VELOCITY]"),
+        (
+            lambda d: d["rules"][_at("NEW_DEVICE")].update(op="roughly"),
+            f"rules.{_at('NEW_DEVICE')}[NEW_DEVICE].op",
+        ),
+        (
+            lambda d: d["rules"][_at("NEW_DEVICE")].update(feature="shoe_size"),
+            f"rules.{_at('NEW_DEVICE')}[NEW_DEVICE]",
+        ),
+        (
+            lambda d: d["rules"][_at("HIGH_VELOCITY")].pop("value"),
+            f"rules.{_at('HIGH_VELOCITY')}[HIGH_VELOCITY]",
+        ),
         (lambda d: d["rules"][0].update(score=-1), "rules.0[SIM_SWAP_RECENT].score"),
         (lambda d: d["actions"].pop("login"), "(file)"),
         (lambda d: d["actions"]["login"]["steps"][0].update(factors=["dna"]), "actions.login"),

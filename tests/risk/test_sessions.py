@@ -42,6 +42,30 @@ def test_attack_signals_look_like_their_attack() -> None:
     assert share(Label.SYNTHETIC_IDENTITY, lambda s: s.network_tenure == "0-3") > 0.6
 
 
+def test_no_risky_signal_is_drawn_for_attacks_only() -> None:
+    """Every account-history signal also shows up for legitimate users (family
+    tablets, second-hand phones, a lost SIM, a bad typing day), so the policy
+    cannot win by reading a label the generator leaked into the features."""
+    sessions = list(generate_sessions(20_000, seed=9))
+    legit = [s.signals for s in sessions if s.label == Label.LEGIT]
+
+    def share(predicate: Callable[[Signals], object]) -> float:
+        return sum(1 for s in legit if predicate(s)) / len(legit)
+
+    assert 0.02 < share(lambda s: s.device_of_relative) < 0.08
+    assert 0.02 < share(lambda s: (s.device_other_people or 0) >= 1) < 0.15
+    assert share(lambda s: s.device_of_relative and not s.device_known) > 0.0
+    assert 0.002 < share(lambda s: (s.sim_swap_hours or 999) < 72) < 0.01
+    assert (
+        share(lambda s: s.behaviour is not None and (s.behaviour.cadence_distance or 0) >= 3)
+        > 0.002
+    )
+    relatives = [s.signals for s in sessions if s.label == Label.RELATIVE_MISUSE]
+    # and attacks do not always show them: a relative on a borrowed phone looks new
+    assert any(not s.device_of_relative for s in relatives)
+    assert any(s.behaviour is not None and s.behaviour.cadence_distance is None for s in relatives)
+
+
 def test_round_trip_through_jsonl() -> None:
     sessions = list(generate_sessions(50, seed=5))
     out = io.StringIO()

@@ -3,7 +3,8 @@
 Leaves are :class:`~realname.credentials.events.LedgerEvent` hashes with dense
 indexes from 0 (the primary key, so a racing writer collides rather than forks).
 :func:`append_many` writes a batch in one transaction: the caller commits once per
-batch (group commit). :func:`checkpoint` signs the current tree head with the log key
+batch (group commit), and a writer that loses the race for the next indexes retries.
+:func:`checkpoint` signs the current tree head with the log key
 (C2SP tlog-checkpoint) and stores the note; witnesses' cosignatures are merged in
 later with :func:`store_cosigned`. Proofs are computed with
 :mod:`~realname.credentials.merkle` from the stored leaf hashes.
@@ -11,10 +12,15 @@ later with :func:`store_cosigned`. Proofs are computed with
 
 from __future__ import annotations
 
+import logging
+import threading
+import weakref
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, insert, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from realname.credentials.checkpoint import (
@@ -25,16 +31,19 @@ from realname.credentials.checkpoint import (
     sign_checkpoint,
 )
 from realname.credentials.events import EventType, LedgerEvent
-from realname.credentials.merkle import MerkleLog
+from realname.credentials.merkle import CompactRange, MerkleLog
 from realname.credentials.verifier import LedgerEvidence
-from realname.errors import NotFound
+from realname.errors import NotFound, RealnameError
 from realname.store.models import LedgerCheckpoint, LedgerLeaf
 
 __all__ = [
+    "APPEND_ATTEMPTS",
+    "LedgerAppendConflict",
     "append_many",
     "checkpoint",
     "consistency_proof",
     "evidence_for",
+    "forget_tree_state",
     "inclusion_proof",
     "latest_checkpoint",
     "load_log",
@@ -42,29 +51,65 @@ __all__ = [
     "store_cosigned",
 ]
 
+logger = logging.getLogger(__name__)
+
+
+#: How often an append retries after losing the race for its indexes.
+APPEND_ATTEMPTS = 8
+
+
+class LedgerAppendConflict(RealnameError):
+    """Other writers kept taking the next indexes; the append was not made."""
+
+    code = "LEDGER_APPEND_CONFLICT"
+    http_status = 503
+    default_message = "The ledger is busy; try again."
+
 
 def size(session: Session) -> int:
-    """The number of leaves in the log."""
-    return int(session.scalar(select(func.count()).select_from(LedgerLeaf)) or 0)
+    """The number of leaves in the log.
+
+    Indexes are dense from 0, so this is the highest index plus one — a primary-key
+    lookup, where ``count(*)`` would scan a table that only grows.
+    """
+    highest = session.scalar(select(func.max(LedgerLeaf.leaf_index)))
+    return 0 if highest is None else int(highest) + 1
 
 
 def append_many(session: Session, events: Sequence[LedgerEvent], *, at: datetime) -> list[int]:
-    """Append ``events`` in order; answer their leaf indexes. The caller commits."""
-    start = size(session)
-    rows = [
-        LedgerLeaf(
-            leaf_index=start + i,
-            leaf_hash=event.leaf_hash(),
-            event_type=event.event_type.value,
-            credential_hash=event.credential_hash.hex(),
-            event_time=event.at,
-            appended_at=at,
-        )
-        for i, event in enumerate(events)
-    ]
-    session.add_all(rows)
-    session.flush()
-    return [row.leaf_index for row in rows]
+    """Append ``events`` in order; answer their leaf indexes. The caller commits.
+
+    Two writers that read the same size race for the same indexes; the primary key
+    lets one win, and the other's insert fails. The loser rolls back to a savepoint
+    (its caller's transaction is kept), reads the size again and retries, up to
+    :data:`APPEND_ATTEMPTS` times. On PostgreSQL (read committed) the re-read sees
+    the winner's leaves; on SQLite a transaction holds the write lock from
+    ``BEGIN IMMEDIATE``, so writers queue instead of racing.
+    """
+    hashes = [event.leaf_hash() for event in events]
+    for attempt in range(APPEND_ATTEMPTS):
+        try:
+            with session.begin_nested():
+                start = size(session)
+                rows = [
+                    {
+                        "leaf_index": start + i,
+                        "leaf_hash": hashes[i],
+                        "event_type": event.event_type.value,
+                        "credential_hash": event.credential_hash.hex(),
+                        "event_time": event.at,
+                        "appended_at": at,
+                    }
+                    for i, event in enumerate(events)
+                ]
+                if rows:
+                    # One executemany, not an ORM object per leaf: appends come in
+                    # thousands per second and nobody reads these rows back here.
+                    session.execute(insert(LedgerLeaf), rows)
+            return [start + i for i in range(len(rows))]
+        except IntegrityError:
+            logger.info("ledger append lost an index race", extra={"attempt": attempt + 1})
+    raise LedgerAppendConflict()
 
 
 def load_log(session: Session, tree_size: int | None = None) -> MerkleLog:
@@ -75,21 +120,74 @@ def load_log(session: Session, tree_size: int | None = None) -> MerkleLog:
     return MerkleLog(session.scalars(query))
 
 
+@dataclass(frozen=True)
+class _TreeState:
+    """The compact range of the log as of a stored checkpoint."""
+
+    tree: CompactRange
+    root: bytes
+
+
+# Per engine (database): the tree state at the last checkpoint this process signed.
+_TREES: weakref.WeakKeyDictionary[Engine, _TreeState] = weakref.WeakKeyDictionary()
+_TREES_LOCK = threading.Lock()
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def forget_tree_state() -> None:
+    """Drop every cached tree state (the next checkpoint reads all leaves)."""
+    with _TREES_LOCK:
+        _TREES.clear()
+
+
+def _tree_state(session: Session) -> CompactRange:
+    """The compact range of the stored leaves, from the cache when it is still true.
+
+    A cached state is used only if a checkpoint of its size is stored with its root:
+    a root commits to every leaf below it, so a state built in a transaction that
+    later rolled back (its leaves gone or replaced) is not trusted. Only the leaves
+    appended since are read; a miss reads them all.
+    """
+    with _TREES_LOCK:
+        cached = _TREES.get(_engine(session))
+    tree = CompactRange()
+    if cached is not None:
+        stored = session.get(LedgerCheckpoint, cached.tree.size)
+        if stored is not None and stored.root_hash == cached.root:
+            tree = cached.tree.copy()
+    for leaf in session.scalars(
+        select(LedgerLeaf.leaf_hash)
+        .where(LedgerLeaf.leaf_index >= tree.size)
+        .order_by(LedgerLeaf.leaf_index)
+    ):
+        tree.append_leaf_hash(leaf)
+    return tree
+
+
 def checkpoint(session: Session, signer: NoteSigner, *, at: datetime) -> str:
     """Sign and store the current tree head; answer the signed note.
 
     A checkpoint already stored for this size is answered as it is (with any
-    cosignatures), so calling this every second on an idle log writes nothing.
+    cosignatures), so calling this every second on an idle log writes nothing. The
+    tree state is cached per database, so a checkpoint reads only the leaves
+    appended since the previous one (``realname ledger audit`` still recomputes
+    everything from the leaves).
     """
-    log = load_log(session)
-    existing = session.get(LedgerCheckpoint, log.size)
+    tree = _tree_state(session)
+    root = tree.root()
+    existing = session.get(LedgerCheckpoint, tree.size)
     if existing is not None:
-        return existing.note
-    note = sign_checkpoint(Checkpoint(signer.name, log.size, log.root()), signer)
-    session.add(
-        LedgerCheckpoint(tree_size=log.size, root_hash=log.root(), note=note, created_at=at)
-    )
-    session.flush()
+        note = existing.note
+    else:
+        note = sign_checkpoint(Checkpoint(signer.name, tree.size, root), signer)
+        session.add(LedgerCheckpoint(tree_size=tree.size, root_hash=root, note=note, created_at=at))
+        session.flush()
+    with _TREES_LOCK:
+        _TREES[_engine(session)] = _TreeState(tree, root)
     return note
 
 

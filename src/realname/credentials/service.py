@@ -80,6 +80,7 @@ from realname.credentials.status_list import (
     open_status_list_token,
 )
 from realname.credentials.verifier import (
+    CheckpointCache,
     LedgerEvidence,
     VerifiedPresentation,
     verify_presentation,
@@ -739,6 +740,10 @@ class _Remote:
         return lookup
 
 
+#: Witnessed checkpoints already checked, shared by every verification in the process.
+_CHECKPOINTS = CheckpointCache()
+
+
 def verify(
     session: Session,
     me: Institution,
@@ -777,6 +782,7 @@ def verify(
             log_key=log_key,
             witness_keys=_witness_keys(session, now, exclude=remote.issuer),
             quorum=me.quorum,
+            checkpoint_cache=_CHECKPOINTS,
         )
     finally:
         if http is None:

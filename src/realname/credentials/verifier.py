@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Protocol
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from realname.credentials.checkpoint import (
+    Checkpoint,
     LedgerNoteMalformed,
     LedgerSignatureInvalid,
     NoteVerifier,
@@ -48,6 +49,7 @@ from realname.credentials.status_list import STATUS_VALID
 from realname.errors import RealnameError
 
 __all__ = [
+    "CheckpointCache",
     "CredentialRejected",
     "IssuerKeys",
     "LedgerEvidence",
@@ -234,18 +236,74 @@ def _check_key_binding(
         raise VcAudienceMismatch()
 
 
+@dataclass(frozen=True)
+class _Witnessed:
+    log_key: NoteVerifier
+    witness_keys: tuple[CosignatureVerifier, ...]
+    quorum: int
+    checkpoint: Checkpoint
+
+
+class CheckpointCache:
+    """Checkpoints already opened under a log key and found cosigned by a quorum.
+
+    A log checkpoints about once a second while thousands of presentations cite the
+    same note, so its log signature and witness cosignatures need checking once, not
+    per presentation. An entry is used only for the very same note text, log key,
+    witness keys and quorum it was checked with; only notes that passed every check
+    are kept (the most recent ``size``).
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._entries: dict[str, _Witnessed] = {}
+
+    def get(
+        self,
+        note: str,
+        log_key: NoteVerifier,
+        witness_keys: Sequence[CosignatureVerifier],
+        quorum: int,
+    ) -> Checkpoint | None:
+        entry = self._entries.get(note)
+        if (
+            entry is None
+            or entry.quorum != quorum
+            or entry.log_key != log_key
+            or entry.witness_keys != tuple(witness_keys)
+        ):
+            return None
+        return entry.checkpoint
+
+    def put(
+        self,
+        note: str,
+        log_key: NoteVerifier,
+        witness_keys: Sequence[CosignatureVerifier],
+        quorum: int,
+        checkpoint: Checkpoint,
+    ) -> None:
+        if note not in self._entries and len(self._entries) >= self._size:
+            self._entries.pop(next(iter(self._entries)), None)  # the oldest
+        self._entries[note] = _Witnessed(log_key, tuple(witness_keys), quorum, checkpoint)
+
+
 def _check_ledger(
     digest: bytes,
     ledger_lookup: LedgerLookup,
     log_key: NoteVerifier,
     witness_keys: Sequence[CosignatureVerifier],
     quorum: int,
+    cache: CheckpointCache | None = None,
 ) -> None:
     evidence = ledger_lookup(digest)
     if evidence is None:
         raise VcNotInLedger()
+    checkpoint = cache.get(evidence.checkpoint, log_key, witness_keys, quorum) if cache else None
+    witnessed = checkpoint is not None
     try:
-        checkpoint = open_checkpoint(evidence.checkpoint, log_key)
+        if checkpoint is None:
+            checkpoint = open_checkpoint(evidence.checkpoint, log_key)
         leaf = LedgerEvent(EventType.ISSUED, digest, evidence.event_time).leaf_hash()
     except (LedgerNoteMalformed, LedgerSignatureInvalid, ValueError) as exc:
         raise VcNotInLedger() from exc
@@ -253,8 +311,12 @@ def _check_ledger(
         leaf, evidence.index, checkpoint.size, evidence.proof, checkpoint.root_hash
     ):
         raise VcNotInLedger()
+    if witnessed:
+        return
     if not verify_quorum(evidence.checkpoint, witness_keys, quorum):
         raise VcWitnessQuorum(quorum=quorum)
+    if cache is not None:
+        cache.put(evidence.checkpoint, log_key, witness_keys, quorum, checkpoint)
 
 
 def verify_presentation(
@@ -271,6 +333,7 @@ def verify_presentation(
     quorum: int,
     kb_max_age: int = 300,
     clock_skew: int = 60,
+    checkpoint_cache: CheckpointCache | None = None,
 ) -> VerifiedPresentation:
     """Verify an SD-JWT VC presentation (SD-JWT+KB) or raise :class:`CredentialRejected`.
 
@@ -278,7 +341,9 @@ def verify_presentation(
     fetched and checked (see :func:`~realname.credentials.status_list.open_status_list_token`);
     ``ledger_lookup(credential_hash)`` answers the issuance's inclusion evidence or
     ``None``; ``log_key`` is the ledger's checkpoint key and ``witness_keys`` the
-    witnesses of which ``quorum`` must have cosigned the checkpoint.
+    witnesses of which ``quorum`` must have cosigned the checkpoint;
+    ``checkpoint_cache`` skips re-checking the signatures of a checkpoint already
+    found witnessed under the same keys.
     """
     try:
         sd = SdJwt.parse(presentation)
@@ -330,5 +395,5 @@ def verify_presentation(
         raise VcRevoked()
 
     digest = credential_hash(sd.issuer_jwt)
-    _check_ledger(digest, ledger_lookup, log_key, witness_keys, quorum)
+    _check_ledger(digest, ledger_lookup, log_key, witness_keys, quorum, checkpoint_cache)
     return VerifiedPresentation(issuer, kid, claims, digest)

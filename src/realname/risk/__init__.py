@@ -8,6 +8,12 @@ The public surface:
 - :func:`decide` with a :class:`Policy` from :func:`load_policy` — the pure core;
 - :class:`RiskDecision` — score, ranked reasons, factors required;
 - :class:`StepUpLedger` — completing the factors unlocks the action once.
+
+Enforcement (:mod:`realname.risk.service`) is ``enforce``, ``monitor`` or, by
+default, ``auto``: enforce when the request carries device signals or the tenant's
+clients have sent device ids before, monitor a tenant whose integration sends none
+yet. Not "per request": the signals come from the client, and an attacker who could
+switch enforcement off by leaving a header out would make every rule moot.
 """
 
 from __future__ import annotations

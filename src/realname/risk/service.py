@@ -20,9 +20,9 @@
 - days since the last successful verification (``VerificationResult.verified_at``).
 - behaviour, only from the ``X-Risk-Behaviour`` header, a JSON object of at most
   1 KiB: ``{"consent": true, "fill_seconds": 42.5, "paste_identity_fields": 0,
-  "corrections": 1, "focus_changes": 2}``. Without ``"consent": true`` the values
-  are dropped unread and the decision notes ``BEHAVIOUR_IGNORED_NO_CONSENT``; a
-  malformed header is noted ``BEHAVIOUR_MALFORMED``.
+  "corrections": 1, "focus_changes": 2, "cadence_distance": 0.7}``. Without
+  ``"consent": true`` the values are dropped unread and the decision notes
+  ``BEHAVIOUR_IGNORED_NO_CONSENT``; a malformed header is noted ``BEHAVIOUR_MALFORMED``.
 
 **Enforcement** (:func:`check_action`): when the decision's ``step_up`` is not empty,
 a challenge is opened in the persistent ledger (:class:`SqlStepUpLedger`) and the
@@ -33,9 +33,23 @@ once for that account and action — the consume is one guarded ``UPDATE``.
 Every decision goes to the audit log: action, outcome, score, reason codes, factors,
 notes — never personal data.
 
-The mode is ``enforce`` or ``monitor`` (decide and audit, refuse nothing):
-``app.state.risk_enforcement`` if set, else the ``REALNAME_RISK_ENFORCEMENT``
-environment variable, else ``monitor``.
+**Mode** (:func:`resolve_mode`): ``enforce``, ``monitor`` (decide and audit, refuse
+nothing) or ``auto`` — ``app.state.risk_enforcement`` if set, else the
+``REALNAME_RISK_ENFORCEMENT`` environment variable, else ``auto``. ``auto`` enforces
+when the request carries device signals or the tenant's clients have sent device ids
+before, and only monitors (noting ``MONITOR_NO_DEVICE_SIGNALS``) a tenant whose
+integration sends none yet. Why not simply "enforce when signals are present": the
+signals come from the client, so a per-request rule would let an attacker switch
+enforcement off by leaving the header out. Remembering per tenant closes that: once
+an integration sends devices, a missing one is unknown (scored as risky), and a
+tenant that never integrated is not locked out by scores built on nothing.
+
+**Account-history signals** beyond the request: ``device_other_people`` is the device
+graph (other people's accounts in the tenant that acted from this device, counted
+from the remembered devices). The carrier checks do not date a swap and the platform
+keeps no emergency-contact graph yet, so ``sim_swap_hours`` and
+``device_of_relative`` stay unknown here; the behaviour header may carry
+``cadence_distance`` from a behavioural-biometrics component (consent applies).
 """
 
 from __future__ import annotations
@@ -45,12 +59,12 @@ import ipaddress
 import json
 import os
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
 from pydantic import ValidationError
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, and_, case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from starlette.requests import Request
@@ -86,6 +100,7 @@ SIM_SWAP_FRESH = timedelta(days=7)
 MAX_BEHAVIOUR_HEADER = 1024
 
 Mode = Literal["enforce", "monitor"]
+Setting = Literal["enforce", "monitor", "auto"]
 Outcome = Literal["allow", "unlocked", "step_up", "step_up_refused", "monitor_step_up"]
 
 _FACTOR_ORDER = list(Factor)
@@ -160,10 +175,50 @@ def edge_signals(request: Request) -> EdgeSignals:
     )
 
 
-def enforcement_mode(request: Request) -> Mode:
+def enforcement_setting(request: Request) -> Setting:
+    """``app.state.risk_enforcement``, else ``REALNAME_RISK_ENFORCEMENT``, else ``auto``;
+    an unrecognised value is ``auto`` too (never silently weaker than the default)."""
     configured = getattr(request.app.state, "risk_enforcement", None)
-    value = configured if isinstance(configured, str) else os.environ.get(MODE_ENV, "monitor")
-    return "enforce" if value.strip().lower() == "enforce" else "monitor"
+    value = configured if isinstance(configured, str) else os.environ.get(MODE_ENV, "auto")
+    value = value.strip().lower()
+    if value == "enforce":
+        return "enforce"
+    if value == "monitor":
+        return "monitor"
+    return "auto"
+
+
+def tenant_sends_devices(session: Session, tenant_id: str) -> bool:
+    """Whether any account of the tenant has a remembered device: its clients send
+    ``X-Device-Id``, so a request without one is a stripped header, not an old client."""
+    found = session.scalar(
+        select(RiskDevice.id)
+        .join(Account, Account.id == RiskDevice.account_id)
+        .where(Account.tenant_id == tenant_id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def resolve_mode(
+    session: Session, tenant_id: str, edge: EdgeSignals, setting: Setting
+) -> tuple[Mode, tuple[str, ...]]:
+    """The mode for this request, and a note when ``auto`` chose to only monitor.
+
+    ``auto`` enforces when the request carries device signals (a device id, even a
+    malformed one, or a behaviour header) or when the tenant's clients have sent
+    device ids before; it monitors a tenant whose integration sends none yet. The
+    tenant-wide memory is what makes this safe: once a tenant sends devices, an
+    attacker who strips the header is enforced against (and the missing device counts
+    as unknown, never safe), instead of downgrading the check to monitoring.
+    """
+    if setting != "auto":
+        return setting, ()
+    if edge.device_id is not None or edge.behaviour is not None or edge.notes:
+        return "enforce", ()
+    if tenant_sends_devices(session, tenant_id):
+        return "enforce", ()
+    return "monitor", ("MONITOR_NO_DEVICE_SIGNALS",)
 
 
 # --- the store's side ------------------------------------------------------------------
@@ -228,26 +283,39 @@ def _velocity(
     ip: str | None,
     now: datetime,
 ) -> Velocity:
-    counts: dict[str, int] = {}
+    """Attempts per key over the last hour and day, in one grouped query (one store
+    round trip instead of two per key: the gate runs on every sensitive request)."""
     keys = attempt_keys(
         vault, account.tenant_id, id_number=id_number, phone=phone, device_id=device_id, ip=ip
     )
+    if not keys:
+        return Velocity()
+    counts: dict[str, int] = {}
     for key in keys:
-        for label, window in (("1h", timedelta(hours=1)), ("24h", timedelta(hours=24))):
-            counts[f"{key.kind.value}_{label}"] = (
-                session.scalar(
-                    select(func.count())
-                    .select_from(AttemptEvent)
-                    .where(
-                        AttemptEvent.tenant_id == key.tenant_id,
-                        AttemptEvent.key_kind == key.kind.value,
-                        AttemptEvent.key_hash == key.digest,
-                        AttemptEvent.at > now - window,
-                        AttemptEvent.at <= now,
+        counts[f"{key.kind.value}_1h"] = counts[f"{key.kind.value}_24h"] = 0
+    last_hour = func.sum(case((AttemptEvent.at > now - timedelta(hours=1), 1), else_=0))
+    rows = session.execute(
+        select(AttemptEvent.key_kind, AttemptEvent.key_hash, last_hour, func.count())
+        .where(
+            AttemptEvent.tenant_id == account.tenant_id,
+            or_(
+                *(
+                    and_(
+                        AttemptEvent.key_kind == key.kind.value, AttemptEvent.key_hash == key.digest
                     )
+                    for key in keys
                 )
-                or 0
-            )
+            ),
+            AttemptEvent.at > now - timedelta(hours=24),
+            AttemptEvent.at <= now,
+        )
+        .group_by(AttemptEvent.key_kind, AttemptEvent.key_hash)
+    )
+    wanted = {(key.kind.value, key.digest) for key in keys}
+    for kind, digest, hour, day in rows:
+        if (kind, digest) in wanted:
+            counts[f"{kind}_1h"] = int(hour or 0)
+            counts[f"{kind}_24h"] = int(day or 0)
     return Velocity.model_validate(counts)
 
 
@@ -255,6 +323,26 @@ def _known_devices(session: Session, account: Account) -> set[str]:
     return set(
         session.scalars(select(RiskDevice.device_hash).where(RiskDevice.account_id == account.id))
     )
+
+
+def _other_people_on_device(session: Session, account: Account, digest: str) -> int:
+    """How many *other people* (accounts of another person, in this tenant) acted
+    from the device: the device graph every anti-fraud desk keeps. Another account
+    of the same person is not counted; an account without a person counts as one."""
+    someone = func.coalesce(Account.person_id, Account.id)
+    query = (
+        select(func.count(func.distinct(someone)))
+        .select_from(RiskDevice)
+        .join(Account, Account.id == RiskDevice.account_id)
+        .where(
+            RiskDevice.device_hash == digest,
+            Account.tenant_id == account.tenant_id,
+            Account.id != account.id,
+        )
+    )
+    if account.person_id is not None:
+        query = query.where(someone != account.person_id)
+    return session.scalar(query) or 0
 
 
 def gather(
@@ -275,6 +363,9 @@ def gather(
         device_id=device_id,
         device_known=None if digest is None else digest in known,
         device_count=len(known | ({digest} if digest else set())),
+        device_other_people=(
+            None if digest is None else _other_people_on_device(session, account, digest)
+        ),
         ip=edge.ip,
         phone_home_province=phone_home_province(phone) if phone else None,
         sim_swap_recent=_sim_swap_recent(session, account, now),
@@ -523,13 +614,15 @@ def guard(
     now: datetime,
 ) -> Gate:
     """:func:`check_action` with the request's signals and the configured mode."""
+    edge = edge_signals(request)
+    mode, notes = resolve_mode(session, account.tenant_id, edge, enforcement_setting(request))
     return check_action(
         session,
         vault,
         account,
         action,
-        edge=edge_signals(request),
-        mode=enforcement_mode(request),
+        edge=replace(edge, notes=(*edge.notes, *notes)),
+        mode=mode,
         now=now,
     )
 
@@ -544,10 +637,12 @@ __all__ = [
     "StepUpRequired",
     "check_action",
     "edge_signals",
-    "enforcement_mode",
+    "enforcement_setting",
     "gather",
     "guard",
     "parse_behaviour",
     "reason_out",
     "remember_device",
+    "resolve_mode",
+    "tenant_sends_devices",
 ]

@@ -128,32 +128,65 @@ def _velocity(rng: random.Random, hour: tuple[int, int], day: tuple[int, int]) -
 
 
 def _behaviour(
-    rng: random.Random, fill: tuple[float, float], p_paste: float, corrections: tuple[int, int]
+    rng: random.Random,
+    fill: tuple[float, float],
+    p_paste: float,
+    corrections: tuple[int, int],
+    cadence: float | None,
 ) -> dict[str, Any]:
-    return {
+    out: dict[str, Any] = {
         "fill_seconds": round(rng.uniform(*fill), 1),
         "paste_identity_fields": 1 if rng.random() < p_paste else 0,
         "corrections": rng.randint(*corrections),
         "focus_changes": rng.randint(0, 6),
+    }
+    if cadence is not None:
+        out["cadence_distance"] = round(cadence, 2)
+    return out
+
+
+def _cadence(rng: random.Random, mean: float, spread: float, p_profile: float) -> float | None:
+    """Distance from the owner's typing profile in standard deviations, ``None`` when
+    the account has no profile yet (new accounts, or never consented before)."""
+    if rng.random() >= p_profile:
+        return None
+    return abs(rng.gauss(mean, spread))
+
+
+def _swap(rng: random.Random, p_swap: float, mean_hours: float) -> dict[str, Any]:
+    """The carrier's SIM-swap answer: the flag, and for a swap its age in hours
+    (exponential, capped at the 30 days the flag covers)."""
+    if rng.random() >= p_swap:
+        return {"sim_swap_recent": False}
+    return {
+        "sim_swap_recent": True,
+        "sim_swap_hours": round(min(rng.expovariate(1 / mean_hours), 720.0), 1),
     }
 
 
 def _legit(rng: random.Random) -> dict[str, Any]:
     home = rng.choice(_PROVINCES)
     known = rng.random() < 0.95  # most requests come from the usual phone
+    # A family tablet or a spouse's phone: bound to a relative's account as well.
+    family_device = rng.random() < 0.04
+    others = rng.choices([0, 1, 2], [0.93, 0.06, 0.01])[0]  # second-hand, shared
+    profile = 0.9  # most returning users have a typing history
+    cadence = _cadence(rng, 0.0, 1.0 if rng.random() < 0.9 else 1.8, profile)  # bad days too
     return {
         "action": rng.choices(list(Action), [0.45, 0.10, 0.30, 0.05, 0.10])[0],
         "device_id": _device(rng),
         "device_known": known,
         "device_count": rng.choices([1, 2, 3, 4], [0.6, 0.3, 0.08, 0.02])[0],
+        "device_other_people": max(others, 1) if family_device else others,
+        "device_of_relative": family_device,
         **_where(rng, home, p_away=0.06),  # travel, migrant work
         "phone_home_province": home,
-        "sim_swap_recent": rng.random() < 0.01,  # lost phones happen
+        **_swap(rng, 0.01, mean_hours=240.0),  # lost phones happen, noticed days later
         "network_tenure": _tenure(rng, (0.03, 0.05, 0.10, 0.20, 0.62)),
         "velocity": _velocity(rng, (0, 2), (0, 3)),
         "days_since_verification": round(rng.expovariate(1 / 40), 1),
         "consent": rng.random() < 0.7,
-        "behaviour": _behaviour(rng, (12, 150), 0.05, (0, 4)),
+        "behaviour": _behaviour(rng, (12, 150), 0.05, (0, 4), cadence),
     }
 
 
@@ -164,14 +197,18 @@ def _sim_swap(rng: random.Random) -> dict[str, Any]:
         "device_id": _device(rng),
         "device_known": rng.random() < 0.05,
         "device_count": rng.randint(2, 5),
+        # rings reuse their handsets across victims; a fresh phone for some
+        "device_other_people": rng.choices([0, 1, 2, 4, 8], [0.5, 0.2, 0.15, 0.1, 0.05])[0],
+        "device_of_relative": rng.random() < 0.01,
         **_where(rng, home, p_away=0.55, p_abroad=0.05),
         "phone_home_province": home,
-        "sim_swap_recent": rng.random() < 0.97,  # carrier data lags for a few
+        # carrier data lags for a few; the rest act within hours of the swap
+        **_swap(rng, 0.97, mean_hours=18.0),
         "network_tenure": _tenure(rng, (0.05, 0.05, 0.10, 0.20, 0.60)),
         "velocity": _velocity(rng, (1, 4), (0, 6)),
         "days_since_verification": round(rng.expovariate(1 / 90), 1),
         "consent": rng.random() < 0.5,
-        "behaviour": _behaviour(rng, (5, 60), 0.5, (0, 3)),
+        "behaviour": _behaviour(rng, (5, 60), 0.5, (0, 3), _cadence(rng, 3.5, 1.2, 0.9)),
     }
 
 
@@ -182,13 +219,16 @@ def _synthetic(rng: random.Random) -> dict[str, Any]:
         "device_id": _device(rng) if rng.random() < 0.8 else "emulator",
         "device_known": rng.random() < 0.2,
         "device_count": rng.randint(1, 3),
+        "device_other_people": rng.choices([0, 1, 3, 10], [0.3, 0.2, 0.3, 0.2])[0],  # farms
+        "device_of_relative": False,
         **_where(rng, home, p_away=0.5),
         "phone_home_province": home,
         "sim_swap_recent": False,
         "network_tenure": _tenure(rng, (0.75, 0.15, 0.05, 0.03, 0.02)),  # SIMs bought for it
         "velocity": _velocity(rng, (2, 12), (2, 20)),  # device farms reuse devices and IPs
         "consent": rng.random() < 0.6,
-        "behaviour": _behaviour(rng, (2, 40), 0.8, (0, 2)),
+        # a made-up person has no earlier sessions to compare with, mostly
+        "behaviour": _behaviour(rng, (2, 40), 0.8, (0, 2), _cadence(rng, 2.5, 1.5, 0.2)),
     }
 
 
@@ -199,6 +239,8 @@ def _stuffing(rng: random.Random) -> dict[str, Any]:
         "device_id": _device(rng) if rng.random() < 0.6 else "curl/8.0",
         "device_known": rng.random() < 0.02,
         "device_count": rng.randint(1, 6),
+        "device_other_people": rng.randint(0, 40),  # one client for a whole combo list
+        "device_of_relative": False,
         **_where(rng, home, p_away=0.6, p_abroad=0.25),
         "phone_home_province": home,
         "sim_swap_recent": False,
@@ -206,25 +248,33 @@ def _stuffing(rng: random.Random) -> dict[str, Any]:
         "velocity": _velocity(rng, (3, 60), (5, 200)),
         "days_since_verification": round(rng.expovariate(1 / 60), 1),
         "consent": rng.random() < 0.9,  # scripts tick every box
-        "behaviour": _behaviour(rng, (0.2, 3.5), 0.9, (0, 0)),
+        "behaviour": _behaviour(rng, (0.2, 3.5), 0.9, (0, 0), _cadence(rng, 6.0, 1.5, 0.9)),
     }
 
 
 def _relative(rng: random.Random) -> dict[str, Any]:
     home = rng.choice(_PROVINCES)
+    # Which phone the relative uses: their own (bound to their own account, which
+    # lists the owner as a contact or shares the household), the family phone the
+    # owner uses too, or a borrowed or new one nobody has seen.
+    where = rng.choices(["own", "family", "other"], [0.55, 0.25, 0.20])[0]
     return {
         "action": rng.choices(list(Action), [0.10, 0.0, 0.55, 0.05, 0.30])[0],
         "device_id": _device(rng),
-        "device_known": rng.random() < 0.25,  # the family phone, sometimes
+        "device_known": where == "family",
         "device_count": rng.randint(1, 4),
+        "device_other_people": 0 if where == "other" else rng.choice([1, 1, 2]),
+        "device_of_relative": where != "other",
         **_where(rng, home, p_away=0.15),
         "phone_home_province": home,
-        "sim_swap_recent": rng.random() < 0.3,  # a replacement card for the old number
+        # a replacement card for the old number, well before the draw-down sometimes
+        **_swap(rng, 0.3, mean_hours=120.0),
         "network_tenure": _tenure(rng, (0.03, 0.05, 0.10, 0.20, 0.62)),
         "velocity": _velocity(rng, (1, 3), (0, 6)),
         "days_since_verification": round(rng.uniform(60, 900), 1),  # the owner's old check
         "consent": rng.random() < 0.7,
-        "behaviour": _behaviour(rng, (40, 400), 0.6, (3, 15)),  # copies from the ID card
+        # copies from the ID card, and types like themselves, not like the owner
+        "behaviour": _behaviour(rng, (40, 400), 0.6, (3, 15), _cadence(rng, 3.5, 1.2, 0.9)),
     }
 
 

@@ -10,6 +10,28 @@ Behaviour features (time to fill, pastes, corrections, focus changes) are person
 information about how someone uses the pages; they are read only when the user gave
 the consent PIPL Art. 13/14 requires (``consent``), otherwise ignored and the
 decision notes that they were.
+
+Why each of the account-history signals exists on a real platform (none of them is
+something only an attacker could produce; legitimate users show every one of them
+sometimes, and the generator in :mod:`realname.risk.sessions` draws them so):
+
+- ``sim_swap_recent`` / ``sim_swap_hours``: the carriers' SIM-swap checks (and the
+  GSMA Open Gateway / CAMARA *SIM Swap* API) answer with the date of the last SIM
+  change, not only yes/no. A takeover acts within hours of the swap, before the
+  victim notices the dead phone; a customer replacing a lost card uses the account
+  days later, so recency separates the two better than the 30-day flag alone.
+- ``device_other_people``: a platform sees the same device id on many accounts; the
+  device graph (which *people* acted from this device) is ordinary anti-fraud
+  bookkeeping. A family tablet or a second-hand phone gives a legitimate user one
+  or two; a fraud ring's phones or an emulator farm give many.
+- ``device_of_relative``: consumer-credit applications collect emergency contacts
+  (紧急联系人) and addresses; a device bound to the account of the owner's contact
+  or household member is how family misuse shows in the data. Spouses sharing a
+  phone do this legitimately too, so it is a score, not a verdict.
+- ``behaviour.cadence_distance``: behavioural biometrics compare the typing and
+  touch rhythm of this session with the owner's own earlier sessions (a profile kept
+  with consent). Someone else holding the owner's phone and ID card types
+  differently; the owner with an injured hand or on a new keyboard does too, sometimes.
 """
 
 from __future__ import annotations
@@ -90,6 +112,13 @@ class Behaviour(_Plain):
     )
     corrections: Count = None
     focus_changes: Count = None
+    cadence_distance: Seconds = Field(
+        default=None,
+        description=(
+            "how far this session's typing and touch cadence lies from the account "
+            "owner's own history, in standard deviations; absent without a history"
+        ),
+    )
 
 
 class Signals(_Plain):
@@ -107,6 +136,21 @@ class Signals(_Plain):
     phone_home_province: str | None = None
     sim_swap_recent: bool | None = Field(
         default=None, description="carrier reports a SIM replacement in the last 30 days"
+    )
+    sim_swap_hours: Seconds = Field(
+        default=None,
+        description="hours since that SIM replacement, when the carrier dates it",
+    )
+    device_other_people: Count = Field(
+        default=None,
+        description="other people (not this account's owner) whose accounts used this device",
+    )
+    device_of_relative: bool | None = Field(
+        default=None,
+        description=(
+            "this device is bound to the account of someone related to the owner "
+            "(an emergency contact or the same household)"
+        ),
     )
     network_tenure: TenureBucket | None = None
     velocity: Velocity = Velocity()
@@ -162,6 +206,28 @@ def _peak(*counts: int | None) -> float | None:
     return float(max(known)) if known else None
 
 
+def _swap_within(signals: Signals, hours: float) -> bool | None:
+    # No swap at all is "not within"; an unknown answer, or a swap the carrier does
+    # not date, is unknown — and the policy counts it as a hit: unknown is never
+    # safe, so an undated swap weighs as much as one from this morning.
+    if signals.sim_swap_recent is False:
+        return False
+    if signals.sim_swap_recent is None or signals.sim_swap_hours is None:
+        return None
+    return signals.sim_swap_hours < hours
+
+
+def _first_use(signals: Signals) -> bool | None:
+    # A relative's device this account never used before: the shape of a family
+    # member acting on the owner's behalf from their own phone. The owner borrowing
+    # a spouse's phone for the first time looks the same, and is rarer.
+    if signals.device_of_relative is False or signals.device_known is True:
+        return False
+    if signals.device_of_relative is None or signals.device_known is None:
+        return None
+    return True
+
+
 def features(signals: Signals) -> tuple[dict[str, Feature], tuple[str, ...]]:
     """The named features policy rules read, and notes on what was ignored.
 
@@ -182,6 +248,10 @@ def features(signals: Signals) -> tuple[dict[str, Feature], tuple[str, ...]]:
         "ip_province_mismatch": mismatch,
         "sim_swap_recent": signals.sim_swap_recent,
         "new_sim": None if signals.network_tenure is None else signals.network_tenure == "0-3",
+        "sim_swap_within_72h": _swap_within(signals, 72.0),
+        "device_other_people": _float(signals.device_other_people),
+        "device_of_relative": signals.device_of_relative,
+        "relative_device_first_use": _first_use(signals),
         "attempts_1h": _peak(
             velocity.id_number_1h, velocity.phone_1h, velocity.device_1h, velocity.ip_1h
         ),
@@ -193,6 +263,7 @@ def features(signals: Signals) -> tuple[dict[str, Feature], tuple[str, ...]]:
         "paste_identity_fields": None,
         "corrections": None,
         "focus_changes": None,
+        "cadence_distance": None,
     }
     if signals.behaviour is not None:
         if signals.consent:
@@ -201,6 +272,7 @@ def features(signals: Signals) -> tuple[dict[str, Feature], tuple[str, ...]]:
             values["paste_identity_fields"] = _float(behaviour.paste_identity_fields)
             values["corrections"] = _float(behaviour.corrections)
             values["focus_changes"] = _float(behaviour.focus_changes)
+            values["cadence_distance"] = behaviour.cadence_distance
         else:
             notes.append("BEHAVIOUR_IGNORED_NO_CONSENT")
     return values, tuple(notes)
