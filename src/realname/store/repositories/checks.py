@@ -48,8 +48,13 @@ def record_check(
     billable: bool = False,
     cost_fen: int = 0,
     latency_ms: int = 0,
+    flush: bool = True,
 ) -> VerificationCheck:
-    """Store one authority call. Money is integer fen; a float is refused."""
+    """Store one authority call. Money is integer fen; a float is refused.
+
+    ``flush=False`` leaves the row to the session's next flush, so that a caller
+    storing several checks writes them in one batched INSERT.
+    """
     if isinstance(cost_fen, bool) or not isinstance(cost_fen, int) or cost_fen < 0:
         raise BadRequest("cost_fen must be a non-negative integer number of fen.")
     if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
@@ -70,7 +75,8 @@ def record_check(
         created_at=utcnow(),
     )
     session.add(check)
-    session.flush()
+    if flush:
+        session.flush()
     return check
 
 
