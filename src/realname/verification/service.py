@@ -59,6 +59,10 @@ class VerificationOutcome:
     diagnosis: Diagnosis
     records: tuple[CheckRecord, ...]
     result_id: str
+    #: The stored row. Holding it keeps it in the session's identity map (which holds
+    #: weak references), so reading the status back in the same request finds its
+    #: causes loaded instead of querying them again.
+    result: VerificationResult | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def cost_fen(self) -> int:
@@ -293,4 +297,6 @@ async def verify(
             "cost_fen": sum(record.cost_fen for record in records),
         },
     )
-    return VerificationOutcome(diagnosis=diagnosis, records=tuple(records), result_id=result.id)
+    return VerificationOutcome(
+        diagnosis=diagnosis, records=tuple(records), result_id=result.id, result=result
+    )

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest
 from realname.store.models import SEVERITIES, Cause, VerificationCheck, VerificationResult
@@ -126,14 +126,20 @@ def record_result(
 
 
 def latest_result(session: Session, account_id: str) -> VerificationResult | None:
-    """The newest result of an account, with its causes loaded."""
-    return session.scalar(
+    """The newest result of an account, with its causes loaded.
+
+    The causes are read only if the session does not hold them already (a result
+    this transaction has just recorded): one SELECT fewer after a verification.
+    """
+    result = session.scalar(
         select(VerificationResult)
         .where(VerificationResult.account_id == account_id)
         .order_by(VerificationResult.created_at.desc(), VerificationResult.id.desc())
-        .options(selectinload(VerificationResult.causes))
         .limit(1)
     )
+    if result is not None and "causes" in inspect(result).unloaded:
+        result.causes  # noqa: B018 - loads them (one SELECT, ordered by ordinal)
+    return result
 
 
 __all__ = ["CauseRecord", "latest_result", "list_checks", "record_check", "record_result"]
