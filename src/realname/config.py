@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     #: pending; 0 turns the loop off (run ``realname jobs rerun-unavailable`` from one
     #: worker instead when several API processes share a database).
     rerun_interval_seconds: float = Field(default=60.0, ge=0)
+    #: Verifications in flight per API process; more wait their turn (see
+    #: ``realname.api.admission``).
+    verification_concurrency: int = Field(default=64, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
