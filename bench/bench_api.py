@@ -11,7 +11,11 @@ printed next to a baseline measured in the same run on the same machine:
    client in this process at a fixed concurrency, for ``--requests`` requests or
    ``--seconds`` seconds, whichever ends first; then once more one request at a time.
    The sandbox answers with no latency: the figure is the machinery alone. Goal:
-   realname ≥ 0.4 x the bare endpoint.
+   realname ≥ 0.4 x the bare endpoint. Each run also reads the server process's CPU
+   time (``/proc/<pid>/stat``, Linux) and prints CPU milliseconds per request and the
+   ratio of the two CPU costs: what the throughput ratio would be with each server on
+   a core of its own, the figure to trust when other processes share the machine
+   (wall-clock ratios then move with their load).
 2. **Latency hiding.** Every sandbox check takes exactly ``--latency-ms`` (a constant
    :class:`LatencyModel`); at each of ``--levels`` concurrent flows the throughput is
    compared with the ideal ``min(flows / critical path, zero-latency throughput)``,
@@ -55,6 +59,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import random
 import re
 import socket
@@ -66,7 +71,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -432,6 +437,15 @@ class Run:
     errors: Counter[str] = field(default_factory=Counter)
     ok: int = 0
     unfinished: int = 0
+    #: CPU seconds the server process spent during the run (``None``: not measured).
+    server_cpu: float | None = None
+
+    @property
+    def cpu_ms(self) -> float | None:
+        """Server CPU milliseconds per answered request."""
+        if self.server_cpu is None or not self.done:
+            return None
+        return self.server_cpu * 1000 / self.done
 
     @property
     def done(self) -> int:
@@ -530,6 +544,25 @@ class HttpResult:
     server_errors: Counter[str]
 
 
+def process_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) process ``pid`` has used; ``None`` off Linux."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _timed(server: Server, run: Awaitable[Run]) -> Run:
+    """``run``, with the CPU its server spent meanwhile."""
+    before = process_cpu(server.process.pid)
+    result = await run
+    after = process_cpu(server.process.pid)
+    if before is not None and after is not None:
+        result.server_cpu = after - before
+    return result
+
+
 async def _http_runs(
     bare: Server, real: Server, requests: int, sequential: int, concurrency: int, seconds: float
 ) -> tuple[Run, Run, Run, Run]:
@@ -543,10 +576,12 @@ async def _http_runs(
         real_clients = await _clients(stack, real.base_url, concurrency, real.ready["key"])
         await drive(bare_clients[:1], items[:WARMUP], seconds, want_l2=False)
         await drive(real_clients[:1], warm, seconds, want_l2=True)
-        bare_run = await drive(bare_clients, items[:requests], seconds, want_l2=False)
-        real_run = await drive(real_clients, loaded, seconds, want_l2=True)
-        bare_one = await drive(bare_clients[:1], items[:sequential], seconds, want_l2=False)
-        real_one = await drive(real_clients[:1], single, seconds, want_l2=True)
+        bare_run = await _timed(bare, drive(bare_clients, items[:requests], seconds, want_l2=False))
+        real_run = await _timed(real, drive(real_clients, loaded, seconds, want_l2=True))
+        bare_one = await _timed(
+            bare, drive(bare_clients[:1], items[:sequential], seconds, want_l2=False)
+        )
+        real_one = await _timed(real, drive(real_clients[:1], single, seconds, want_l2=True))
     return bare_run, real_run, bare_one, real_one
 
 
@@ -727,7 +762,7 @@ def report_http(result: HttpResult, concurrency: int) -> float:
     """Print step 1; return realname's L2 verifications/s at ``concurrency``."""
     header = (
         f"{'side':<26}{'conc':>5}{'done':>7}{'ok':>7}{'failed':>7}"
-        f"{'req/s':>9}{'ok/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'req/s':>9}{'ok/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'cpu ms':>8}"
     )
     print(header)
     print("-" * len(header))
@@ -742,6 +777,7 @@ def report_http(result: HttpResult, concurrency: int) -> float:
             f"{label:<26}{run.concurrency:>5}{run.done:>7}{run.ok:>7}{_failed(run):>7}"
             f"{run.rps:>9,.1f}{run.ok_rate:>9,.1f}{run.percentile(0.5):>9.1f}"
             f"{run.percentile(0.95):>9.1f}"
+            + (f"{run.cpu_ms:>8.2f}" if run.cpu_ms is not None else f"{'-':>8}")
         )
     real = result.realname
     print(f"realname at {concurrency}: statuses {dict(real.statuses)}, levels {dict(real.levels)}")
@@ -754,6 +790,14 @@ def report_http(result: HttpResult, concurrency: int) -> float:
     one = result.realname_sequential.ok_rate
     single = one / result.bare_sequential.ok_rate if result.bare_sequential.ok_rate else 0.0
     print(f"ratio L2/s ÷ inserts/s: {ratio:.3f} at {concurrency}, {single:.3f} one at a time")
+    bare_cpu, real_cpu = result.bare.cpu_ms, real.cpu_ms
+    if bare_cpu and real_cpu:
+        # What the ratio would be with each server alone on a core of its own: the
+        # figure to trust when other processes share the machine.
+        print(
+            f"server CPU per request: {real_cpu:.2f} ms realname, {bare_cpu:.2f} ms bare; "
+            f"ratio of CPU costs (bare ÷ realname) {bare_cpu / real_cpu:.3f}"
+        )
     print(
         f"GOAL 1 (L2 verifications/s ≥ {GOAL_THROUGHPUT} x bare endpoint at "
         f"{concurrency}): {_verdict(ratio >= GOAL_THROUGHPUT)} — {ratio:.3f}"
