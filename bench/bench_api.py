@@ -29,7 +29,8 @@ printed next to a baseline measured in the same run on the same machine:
    ASGI transport, same driver, ``--concurrency`` flows, ``--requests`` fresh users,
    no latency — and not taken from step 1, whose server has a process (and a core)
    of its own apart from the client. Each level makes ``--rounds`` x flows
-   verifications and runs them to the end (bounded by ``--level-seconds``), so no
+   verifications, and at least ``--requests`` as the reference does (a short run is
+   mostly ramp), and runs them to the end (bounded by ``--level-seconds``), so no
    work in flight is cut off and counted as lost: at 1,000 flows on a CPU-bound
    server each request waits tens of seconds in the queue, and a short time bound
    would measure the bound, not the server. The ramp at the end (the last flows
@@ -712,15 +713,17 @@ def bench_latency(
     seconds: float,
     zero_latency: float,
     engine_ceiling: float,
+    minimum: int = 0,
 ) -> list[HidingLevel]:
-    """Each level's flows, to the end of ``rounds`` x flows verifications (``seconds``
-    only bounds a run that hangs); ``zero_latency`` is the in-process reference."""
+    """Each level's flows, to the end of ``rounds`` x flows verifications and at least
+    ``minimum`` (``seconds`` only bounds a run that hangs); ``zero_latency`` is the
+    in-process reference."""
     with SandboxStore(sandbox) as store:
         pool = eligible_people(store, default_policies().product(PRODUCT), 10**9)
     critical_path = CRITICAL_ROUNDS * latency_ms / 1000
     results = []
     for flows in levels:
-        count = min(rounds * flows + 1, len(pool))
+        count = min(max(rounds * flows, minimum) + 1, len(pool))
         realname = build_realname(workdir / f"level-{flows}", sandbox, latency_ms)
         try:
             users = asyncio.run(sign_up(realname, pool[:count]))
@@ -940,10 +943,10 @@ def run(args: argparse.Namespace) -> Results:
         )
         print(
             f"\n2. latency hiding in process: the ASGI app through httpx.ASGITransport; "
-            f"{args.rounds} verifications per flow, run to the end (≤ {args.level_seconds:.0f} s "
-            f"per level). 'engine' rows: the same flows without database or HTTP (intake, "
-            f"planner, orchestrator, diagnosis), ideal capped by its zero-latency rate "
-            f"{ceiling:,.0f}/s"
+            f"{args.rounds} verifications per flow (≥ {args.requests} per level), run to the "
+            f"end (≤ {args.level_seconds:.0f} s per level). 'engine' rows: the same flows "
+            f"without database or HTTP (intake, planner, orchestrator, diagnosis), ideal "
+            f"capped by its zero-latency rate {ceiling:,.0f}/s"
         )
         levels = bench_latency(
             workdir,
@@ -954,6 +957,7 @@ def run(args: argparse.Namespace) -> Results:
             args.level_seconds,
             reference.ok_rate,
             ceiling,
+            args.requests,
         )
         hiding_met = report_latency(levels, args.latency_ms, reference, zero_latency)
     return Results(http, levels, throughput_met, hiding_met, reference)
