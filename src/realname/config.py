@@ -37,6 +37,9 @@ class Settings(BaseSettings):
     #: Days the frames of a face session are kept (vault-encrypted) after its result;
     #: 0 (the default) discards them at once and keeps only the measurements.
     face_frame_retention_days: int = Field(default=0, ge=0, le=365)
+    #: Verifications in flight per API process; more wait their turn (see
+    #: ``realname.api.admission``).
+    verification_concurrency: int = Field(default=64, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

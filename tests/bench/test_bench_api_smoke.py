@@ -27,11 +27,16 @@ def test_both_steps_run_and_report_both_goals(capsys: pytest.CaptureFixture[str]
     # One at a time nothing contends: every fresh user reaches L2 through the API.
     assert http.realname_sequential.ok == http.realname_sequential.done == 4
     assert http.realname.done == 8  # answered, or failed by the server: none lost
+    # Step 2's ideal is measured in process, as the levels are: fresh users, no latency.
+    assert results.reference is not None
+    assert results.reference.ok == results.reference.done == 8
     [level] = results.levels
     assert level.flows == 2
-    assert level.api.done == 4
+    assert level.api.done == 8  # rounds x flows is 4, but a level makes at least --requests
+    assert level.api.unfinished == 0  # a level runs to the end
+    assert level.ideal == min(2 / (2 * 0.005), results.reference.ok_rate)
     # The engine alone verifies every chosen citizen, in the planner's two round trips.
-    assert level.engine.ok == level.engine.done == 4
+    assert level.engine.ok == level.engine.done == 8
     assert level.rounds == bench_api.CRITICAL_ROUNDS
     out = capsys.readouterr().out
     assert "GOAL 1" in out

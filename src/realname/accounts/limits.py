@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import CursorResult, and_, delete, or_, select
 from sqlalchemy.orm import Session
 
 from realname.accounts import _keys
@@ -177,19 +177,36 @@ def remaining(failures: Iterable[datetime], now: datetime, rule: Rule) -> int:
 # --- storage --------------------------------------------------------------------------
 
 
-def _failures(session: Session, key: AttemptKey, now: datetime, rule: Rule) -> list[datetime]:
-    return list(
-        session.scalars(
-            select(AttemptEvent.at).where(
-                AttemptEvent.tenant_id == key.tenant_id,
-                AttemptEvent.key_kind == key.kind.value,
-                AttemptEvent.key_hash == key.digest,
-                AttemptEvent.outcome == Outcome.FAILURE.value,
-                AttemptEvent.at > now - rule.window,
-                AttemptEvent.at <= now,
-            )
+def _failures(
+    session: Session, keys: Sequence[AttemptKey], now: datetime, policy: AttemptPolicy
+) -> dict[AttemptKey, list[datetime]]:
+    """Each key's failures within its rule's window, in one query for all the keys."""
+    found: dict[AttemptKey, list[datetime]] = {key: [] for key in keys}
+    if not keys:
+        return found
+    by_column = {(key.tenant_id, key.kind.value, key.digest): key for key in keys}
+    rows = session.execute(
+        select(
+            AttemptEvent.tenant_id, AttemptEvent.key_kind, AttemptEvent.key_hash, AttemptEvent.at
+        ).where(
+            or_(
+                *(
+                    and_(
+                        AttemptEvent.tenant_id == key.tenant_id,
+                        AttemptEvent.key_kind == key.kind.value,
+                        AttemptEvent.key_hash == key.digest,
+                        AttemptEvent.at > now - policy.rule(key.kind).window,
+                    )
+                    for key in keys
+                )
+            ),
+            AttemptEvent.outcome == Outcome.FAILURE.value,
+            AttemptEvent.at <= now,
         )
     )
+    for tenant_id, kind, digest, at in rows:
+        found[by_column[(tenant_id, kind, digest)]].append(at)
+    return found
 
 
 def _assess(
@@ -198,9 +215,10 @@ def _assess(
     """The latest lock among ``keys`` (if any) and the failures left on the tightest key."""
     worst: tuple[datetime, KeyKind] | None = None
     left: list[int] = []
+    every = _failures(session, keys, now, policy)
     for key in sorted(keys):
         rule = policy.rule(key.kind)
-        failures = _failures(session, key, now, rule)
+        failures = every[key]
         end = lock_end(failures, now, rule)
         if end is not None and (worst is None or end > worst[0]):
             worst = (end, key.kind)
@@ -245,29 +263,43 @@ def record(
     now: datetime | None = None,
     policy: AttemptPolicy = DEFAULT_POLICY,
 ) -> None:
-    """Record one attempt's outcome against every key, and prune the keys' old events."""
+    """Record one attempt's outcome against every key, and prune the keys' old events.
+
+    One DELETE for all the keys' expired events, then one batched INSERT.
+    """
     when = now or utcnow()
-    for key in sorted(keys):
-        session.execute(
-            delete(AttemptEvent)
-            .where(
-                AttemptEvent.tenant_id == key.tenant_id,
-                AttemptEvent.key_kind == key.kind.value,
-                AttemptEvent.key_hash == key.digest,
-                AttemptEvent.at <= when - policy.longest_window,
-            )
-            .execution_options(synchronize_session=False)
+    ordered = sorted(keys)
+    if not ordered:
+        session.flush()
+        return
+    session.execute(
+        delete(AttemptEvent)
+        .where(
+            or_(
+                *(
+                    and_(
+                        AttemptEvent.tenant_id == key.tenant_id,
+                        AttemptEvent.key_kind == key.kind.value,
+                        AttemptEvent.key_hash == key.digest,
+                    )
+                    for key in ordered
+                )
+            ),
+            AttemptEvent.at <= when - policy.longest_window,
         )
-        session.add(
-            AttemptEvent(
-                id=new_id(),
-                tenant_id=key.tenant_id,
-                key_kind=key.kind.value,
-                key_hash=key.digest,
-                outcome=outcome.value,
-                at=when,
-            )
+        .execution_options(synchronize_session=False)
+    )
+    session.add_all(
+        AttemptEvent(
+            id=new_id(),
+            tenant_id=key.tenant_id,
+            key_kind=key.kind.value,
+            key_hash=key.digest,
+            outcome=outcome.value,
+            at=when,
         )
+        for key in ordered
+    )
     session.flush()
 
 

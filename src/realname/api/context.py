@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname.api.admission import Admission
 from realname.authorities.composite import ProviderSettings, build_provider
 from realname.authorities.protocol import Provider
 from realname.authorities.resilience import ResilientProvider
@@ -69,6 +70,7 @@ class AppContext:
     provider: Provider
     sms: SmsGateway
     policies: PolicyBook = field(default_factory=default_policies)
+    admission: Admission = field(default_factory=Admission)
 
     @classmethod
     def from_settings(
@@ -90,4 +92,5 @@ class AppContext:
             vault=Vault(load_keyring(settings), reload=lambda: load_keyring(settings)),
             provider=provider,
             sms=sms,
+            admission=Admission(settings.verification_concurrency),
         )

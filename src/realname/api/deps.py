@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -16,7 +16,12 @@ from realname.privacy.vault import Vault
 from realname.store.repositories.tenants import ApiKeyPrincipal, authenticate_api_key
 
 
-def get_context(request: Request) -> AppContext:
+async def get_context(request: Request) -> AppContext:
+    """The app's :class:`AppContext`.
+
+    Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def``
+    dependency in the thread pool, a thread hop per request for nothing.
+    """
     context: AppContext = request.app.state.context
     return context
 
@@ -60,7 +65,7 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
-def get_vault(context: ContextDep) -> Vault:
+async def get_vault(context: ContextDep) -> Vault:
     return context.vault
 
 
@@ -98,10 +103,10 @@ def get_principal(
 PrincipalDep = Annotated[ApiKeyPrincipal, Depends(get_principal)]
 
 
-def require_scope(scope: str) -> Callable[[ApiKeyPrincipal], ApiKeyPrincipal]:
+def require_scope(scope: str) -> Callable[[ApiKeyPrincipal], Awaitable[ApiKeyPrincipal]]:
     """A dependency that admits only keys holding ``scope`` (or the ``*`` scope)."""
 
-    def check(principal: PrincipalDep) -> ApiKeyPrincipal:
+    async def check(principal: PrincipalDep) -> ApiKeyPrincipal:
         if scope not in principal.scopes and "*" not in principal.scopes:
             raise Forbidden(f"This action needs the '{scope}' scope.", scope=scope)
         return principal

@@ -25,12 +25,11 @@ from realname.store.models import Account, IdentityElement, Person, Verification
 from realname.store.repositories import audit
 from realname.store.repositories.checks import (
     CauseRecord,
-    latest_result,
     record_check,
     record_result,
 )
 from realname.store.repositories.people import (
-    add_identity_element,
+    add_identity_elements,
     canonical_value,
     current_elements,
     find_people_by_element,
@@ -60,6 +59,10 @@ class VerificationOutcome:
     diagnosis: Diagnosis
     records: tuple[CheckRecord, ...]
     result_id: str
+    #: The stored row. Holding it keeps it in the session's identity map (which holds
+    #: weak references), so reading the status back in the same request finds its
+    #: causes loaded instead of querying them again.
+    result: VerificationResult | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def cost_fen(self) -> int:
@@ -70,17 +73,31 @@ class VerificationOutcome:
         return max((record.round for record in self.records), default=0)
 
 
-def load_history(
-    session: Session, vault: Vault, account: Account, submission: Submission
-) -> History:
-    """What the platform already knows: this account's past, and the identity's."""
-    results = list(
+def account_results(session: Session, account: Account) -> list[VerificationResult]:
+    """The account's results, newest first (the order of :func:`latest_result`)."""
+    return list(
         session.scalars(
             select(VerificationResult)
             .where(VerificationResult.account_id == account.id)
             .order_by(VerificationResult.created_at.desc(), VerificationResult.id.desc())
         )
     )
+
+
+def load_history(
+    session: Session,
+    vault: Vault,
+    account: Account,
+    submission: Submission,
+    results: list[VerificationResult] | None = None,
+) -> History:
+    """What the platform already knows: this account's past, and the identity's.
+
+    ``results`` are the account's results from :func:`account_results` when the
+    caller has read them already.
+    """
+    if results is None:
+        results = account_results(session, account)
     prior = None
     phone_index = vault.blind_index("phone", submission.phone) if submission.phone else None
     for result in results:
@@ -132,10 +149,12 @@ def _store_elements(
         "bank_card": submission.bank_card,
     }
     current = {element.kind: element for element in current_elements(session, person)}
-    for kind, value in values.items():
-        if value is None or _unchanged(vault, person, current.get(kind), kind, value):
-            continue
-        add_identity_element(session, vault, person, kind, value)
+    changed = {
+        kind: value
+        for kind, value in values.items()
+        if value is not None and not _unchanged(vault, person, current.get(kind), kind, value)
+    }
+    add_identity_elements(session, vault, person, changed)
 
 
 def _unchanged(
@@ -166,6 +185,7 @@ def _record_checks(session: Session, account: Account, records: list[CheckRecord
                 billable=answer.billable,
                 cost_fen=answer.cost_fen,
                 latency_ms=answer.latency_ms,
+                flush=False,
             )
         elif unavailable is not None:
             record_check(
@@ -177,6 +197,7 @@ def _record_checks(session: Session, account: Account, records: list[CheckRecord
                 outcome=record.outcome,
                 raw_code=unavailable.raw_code,
                 provider_request_id=unavailable.request_id,
+                flush=False,
             )
 
 
@@ -204,10 +225,11 @@ async def verify(
     """
     today = now.date()
     submission, local_errors = prepare(raw, today)
-    history = load_history(session, vault, account, submission)
+    results = account_results(session, account)
+    history = load_history(session, vault, account, submission, results)
     if locked_until is not None:
         history = dataclasses.replace(history, locked_until=locked_until)
-    previous = latest_result(session, account.id)
+    previous = results[0] if results else None  # the latest result
     previous_state = (
         (previous.level_reached, [cause.code for cause in previous.causes]) if previous else None
     )
@@ -275,4 +297,6 @@ async def verify(
             "cost_fen": sum(record.cost_fen for record in records),
         },
     )
-    return VerificationOutcome(diagnosis=diagnosis, records=tuple(records), result_id=result.id)
+    return VerificationOutcome(
+        diagnosis=diagnosis, records=tuple(records), result_id=result.id, result=result
+    )

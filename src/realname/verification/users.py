@@ -26,7 +26,7 @@ from realname.ops.outcome import explain_review, overlay_reviews
 from realname.privacy.vault import Vault
 from realname.store.models import Account
 from realname.store.repositories.checks import latest_result
-from realname.store.repositories.consents import active_consents, grant_consent, withdraw_all
+from realname.store.repositories.consents import active_kinds, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
 from realname.verification.catalogue import Language, get_catalogue
 from realname.verification.causes import Severity
@@ -69,11 +69,8 @@ def user_account(session: Session, tenant_id: str, user_id: str) -> Account:
 
 
 def consents_of(session: Session, account: Account, now: datetime) -> frozenset[str]:
-    return frozenset(
-        kind
-        for kind in CONSENT_KINDS
-        if active_consents(session, kind=kind, account_id=account.id, at=now)
-    )
+    held = active_kinds(session, account_id=account.id, at=now)
+    return frozenset(kind for kind in CONSENT_KINDS if kind in held)
 
 
 def give_consents(

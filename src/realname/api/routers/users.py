@@ -9,10 +9,12 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.orm import Session
 
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
 from realname.accounts.possession import prove_possession
+from realname.api.context import AppContext
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
@@ -22,6 +24,7 @@ from realname.privacy.export import export_user
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
 from realname.store.repositories.people import read_account_phone
+from realname.store.repositories.tenants import ApiKeyPrincipal
 from realname.verification import users
 from realname.verification.phone_change import change_phone
 
@@ -301,6 +304,22 @@ async def submit_identity(
     ``X-Device-Id`` (from the borrower's app or page) and the client address feed the
     attempt limits; they are kept only as keyed hashes.
     """
+    async with context.admission.slot():
+        return await _submit_identity(
+            user_id, body, session, context, principal, request, lang, x_device_id
+        )
+
+
+async def _submit_identity(
+    user_id: str,
+    body: IdentityIn,
+    session: Session,
+    context: AppContext,
+    principal: ApiKeyPrincipal,
+    request: Request,
+    lang: Literal["zh-CN", "en"],
+    x_device_id: str | None,
+) -> SubmittedOut:
     with transaction(session):
         account = users.user_account(session, str(principal.tenant_id), user_id)
         try:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import inspect, select
+from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest
 from realname.store.models import SEVERITIES, Cause, VerificationCheck, VerificationResult
@@ -48,8 +48,13 @@ def record_check(
     billable: bool = False,
     cost_fen: int = 0,
     latency_ms: int = 0,
+    flush: bool = True,
 ) -> VerificationCheck:
-    """Store one authority call. Money is integer fen; a float is refused."""
+    """Store one authority call. Money is integer fen; a float is refused.
+
+    ``flush=False`` leaves the row to the session's next flush, so that a caller
+    storing several checks writes them in one batched INSERT.
+    """
     if isinstance(cost_fen, bool) or not isinstance(cost_fen, int) or cost_fen < 0:
         raise BadRequest("cost_fen must be a non-negative integer number of fen.")
     if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
@@ -70,7 +75,8 @@ def record_check(
         created_at=utcnow(),
     )
     session.add(check)
-    session.flush()
+    if flush:
+        session.flush()
     return check
 
 
@@ -120,14 +126,20 @@ def record_result(
 
 
 def latest_result(session: Session, account_id: str) -> VerificationResult | None:
-    """The newest result of an account, with its causes loaded."""
-    return session.scalar(
+    """The newest result of an account, with its causes loaded.
+
+    The causes are read only if the session does not hold them already (a result
+    this transaction has just recorded): one SELECT fewer after a verification.
+    """
+    result = session.scalar(
         select(VerificationResult)
         .where(VerificationResult.account_id == account_id)
         .order_by(VerificationResult.created_at.desc(), VerificationResult.id.desc())
-        .options(selectinload(VerificationResult.causes))
         .limit(1)
     )
+    if result is not None and "causes" in inspect(result).unloaded:
+        result.causes  # noqa: B018 - loads them (one SELECT, ordered by ordinal)
+    return result
 
 
 __all__ = ["CauseRecord", "latest_result", "list_checks", "record_check", "record_result"]

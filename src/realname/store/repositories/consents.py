@@ -96,6 +96,30 @@ def active_consents(
     )
 
 
+def active_kinds(
+    session: Session,
+    *,
+    person_id: str | None = None,
+    account_id: str | None = None,
+    at: datetime | None = None,
+) -> frozenset[str]:
+    """The kinds with a consent in force at ``at`` (default now): one query for all kinds."""
+    if person_id is None and account_id is None:
+        raise BadRequest("A consent needs a person or an account.")
+    when = at or utcnow()
+    return frozenset(
+        session.scalars(
+            select(Consent.kind)
+            .where(
+                _subject(person_id, account_id),
+                Consent.granted_at <= when,
+                or_(Consent.withdrawn_at.is_(None), Consent.withdrawn_at > when),
+            )
+            .distinct()
+        )
+    )
+
+
 def has_consent(
     session: Session,
     *,
@@ -129,4 +153,11 @@ def withdraw_all(
     return len(consents)
 
 
-__all__ = ["active_consents", "grant_consent", "has_consent", "withdraw_all", "withdraw_consent"]
+__all__ = [
+    "active_consents",
+    "active_kinds",
+    "grant_consent",
+    "has_consent",
+    "withdraw_all",
+    "withdraw_consent",
+]

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
@@ -97,34 +98,54 @@ def add_identity_element(
     at: datetime | None = None,
 ) -> IdentityElement:
     """Store a submitted element; the previous current element of that kind is superseded."""
+    return add_identity_elements(session, vault, person, {kind: value}, at=at)[0]
+
+
+def add_identity_elements(
+    session: Session,
+    vault: Vault,
+    person: Person,
+    values: Mapping[str, str],
+    *,
+    at: datetime | None = None,
+) -> list[IdentityElement]:
+    """Store several submitted elements (one per kind) as :func:`add_identity_element`
+    does each, in two statements: one UPDATE superseding the current elements of those
+    kinds, one batched INSERT (a verification stores up to four at once)."""
+    if not values:
+        return []
     if person.wrapped_dek is None:
         raise DataErased()
-    canonical = canonical_value(kind, value)
+    canonical = {kind: canonical_value(kind, value) for kind, value in values.items()}
     when = at or utcnow()
     session.execute(
         update(IdentityElement)
         .where(
             IdentityElement.person_id == person.id,
-            IdentityElement.kind == kind,
+            IdentityElement.kind.in_(list(canonical)),
             IdentityElement.superseded_at.is_(None),
         )
         .values(superseded_at=when)
         .execution_options(synchronize_session="fetch")
     )
-    element_id = new_id()
-    element = IdentityElement(
-        id=element_id,
-        person_id=person.id,
-        kind=kind,
-        ciphertext=vault.encrypt(
-            person, canonical, table=ELEMENTS_TABLE, row_id=element_id, field=kind
-        ),
-        blind_index=vault.blind_index(kind, canonical) if kind in BLIND_INDEX_KINDS else None,
-        created_at=when,
-    )
-    session.add(element)
+    elements = []
+    for kind, plain in canonical.items():
+        element_id = new_id()
+        elements.append(
+            IdentityElement(
+                id=element_id,
+                person_id=person.id,
+                kind=kind,
+                ciphertext=vault.encrypt(
+                    person, plain, table=ELEMENTS_TABLE, row_id=element_id, field=kind
+                ),
+                blind_index=vault.blind_index(kind, plain) if kind in BLIND_INDEX_KINDS else None,
+                created_at=at or utcnow(),
+            )
+        )
+    session.add_all(elements)
     session.flush()
-    return element
+    return elements
 
 
 def current_elements(session: Session, person: Person) -> list[IdentityElement]:
@@ -325,6 +346,7 @@ def erase_person(
 __all__ = [
     "ErasureReport",
     "add_identity_element",
+    "add_identity_elements",
     "canonical_value",
     "create_account",
     "create_person",
