@@ -254,3 +254,47 @@ def test_other_modules_open_cases_directly(session_factory: sessionmaker[Session
                 reference="x",
                 now=T0,
             )
+
+
+def test_a_case_whose_cause_clears_on_a_later_result_is_withdrawn(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from realname.ops.errors import CaseWithdrawn
+
+    with session_factory() as session:
+        account = borrower(session)
+        result(session, account, "IDENTITY_IN_USE")
+        credit = cases.open_case(
+            session,
+            tenant_id=account.tenant_id,
+            account_id=account.id,
+            reason="CREDIT_DECLINE_REVIEW",
+            reference="application-1",
+            now=T0,
+        )
+        assert cases.sync_review_cases(session, T0) == 1
+        (identity,) = [c for c in session.scalars(select(ReviewCase)) if c.id != credit.id]
+        # The borrower linked the other account: the next result no longer has the cause.
+        cleared = result(session, account, level="L2")
+        assert cases.sync_review_cases(session, T0) == 0
+        assert identity.state == "withdrawn"
+        assert credit.state == "open"  # a credit review is not about identity
+        assert [item.id for item in cases.list_queue(session, now=T0)] == [credit.id]
+        entry = session.scalar(select(AuditEntry).where(AuditEntry.action == "ops.case.withdrawn"))
+        assert entry is not None
+        assert entry.details["cleared_by"] == cleared.id
+        alice = operator(session, "alice", Role.REVIEWER)
+        with pytest.raises(CaseWithdrawn):
+            cases.claim(session, alice, identity.id, now=T0)
+        with pytest.raises(CaseWithdrawn):
+            cases.decide(
+                session,
+                alice,
+                identity.id,
+                decision="approve",
+                code="SAME_PERSON_CONFIRMED",
+                now=T0,
+            )
+        # The cause coming back opens a fresh case.
+        result(session, account, "IDENTITY_IN_USE")
+        assert cases.sync_review_cases(session, T0) == 1

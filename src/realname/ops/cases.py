@@ -30,6 +30,7 @@ from realname.ops.errors import (
     CaseAlreadyDecided,
     CaseAssignedElsewhere,
     CaseNotFound,
+    CaseWithdrawn,
     InvalidDecision,
     InvalidReason,
     NotPermitted,
@@ -183,7 +184,12 @@ def _open(
 
 
 def sync_review_cases(session: Session, now: datetime) -> int:
-    """Open cases for results written since the last scan; returns how many were opened."""
+    """Open cases for results written since the last scan; returns how many were opened.
+
+    A later result of the same account that no longer calls for an open case's reason
+    (the borrower linked the other account, passed the face check, was unlocked)
+    withdraws that case: nobody needs to decide what has resolved itself.
+    """
     config = get_config()
     mark = session.get(OpsWatermark, INTAKE_WATERMARK)
     since = (mark.at - OVERLAP) if mark is not None else None
@@ -204,9 +210,19 @@ def sync_review_cases(session: Session, now: datetime) -> int:
         select(Cause).where(Cause.result_id.in_(ids)).order_by(Cause.result_id, Cause.ordinal)
     ):
         causes.setdefault(cause.result_id, []).append((cause.code, cause.details))
+    pending = _open_identity_cases(session, {row[2] for row in rows})
     opened = 0
     for result_id, created_at, account_id, tenant_id in rows:
-        for reason in reasons_for(causes.get(result_id, []), config):
+        wanted = reasons_for(causes.get(result_id, []), config)
+        for case in pending.get(account_id, []):
+            if (
+                case.state in OPEN_STATES
+                and case.reason not in wanted
+                and created_at > case.opened_at
+                and case.reference != result_id
+            ):
+                _withdraw(session, case, result_id, created_at, now)
+        for reason in wanted:
             _case, new = _open(
                 session,
                 tenant_id=tenant_id,
@@ -218,6 +234,8 @@ def sync_review_cases(session: Session, now: datetime) -> int:
                 opened_at=min(created_at, now),
             )
             opened += new
+            if new and _case not in pending.setdefault(account_id, []):
+                pending[account_id].append(_case)
     newest = rows[-1][1]
     if mark is None:
         try:
@@ -229,6 +247,35 @@ def sync_review_cases(session: Session, now: datetime) -> int:
         mark.at = newest
     session.flush()
     return opened
+
+
+def _open_identity_cases(session: Session, account_ids: set[str]) -> dict[str, list[ReviewCase]]:
+    """Undecided cases about the identity of these accounts (a credit review is not)."""
+    found: dict[str, list[ReviewCase]] = {}
+    for case in session.scalars(
+        select(ReviewCase).where(
+            ReviewCase.account_id.in_(account_ids),
+            ReviewCase.state.in_(OPEN_STATES),
+            ReviewCase.reason != Reason.CREDIT_DECLINE_REVIEW.value,
+        )
+    ):
+        found.setdefault(case.account_id, []).append(case)
+    return found
+
+
+def _withdraw(
+    session: Session, case: ReviewCase, result_id: str, cleared_at: datetime, now: datetime
+) -> None:
+    case.state, case.open_key = "withdrawn", None
+    case.decided_at = cleared_at
+    audit.append(
+        session,
+        INTAKE_ACTOR,
+        "ops.case.withdrawn",
+        _target(case),
+        {"account_id": case.account_id, "reason": case.reason, "cleared_by": result_id},
+        at=now,
+    )
 
 
 # -- the queue -------------------------------------------------------------------------------
@@ -290,10 +337,16 @@ def _target(case: ReviewCase) -> str:
     return f"review_case:{case.id}"
 
 
+def _refuse_closed(case: ReviewCase) -> None:
+    if case.state == "withdrawn":
+        raise CaseWithdrawn()
+
+
 def claim(session: Session, principal: Principal, case_id: str, *, now: datetime) -> ReviewCase:
     """Take an open case. Claiming your own case again is harmless (double submits)."""
     require_role(principal, DECIDERS)
     case = get_case(session, case_id)
+    _refuse_closed(case)
     if case.state == "decided":
         raise CaseAlreadyDecided()
     if case.assignee_id == principal.id:
@@ -313,6 +366,7 @@ def reassign(
     """A supervisor gives an undecided case to another reviewer or supervisor."""
     require_role(principal, {Role.SUPERVISOR})
     case = get_case(session, case_id)
+    _refuse_closed(case)
     if case.state == "decided":
         raise CaseAlreadyDecided()
     target = session.scalar(select(Operator).where(Operator.username == username))
@@ -355,6 +409,7 @@ def decide(
     if not config.code_allowed(chosen, code):
         raise InvalidDecision("This reason code does not belong to the decision.", code=code)
     case = get_case(session, case_id)
+    _refuse_closed(case)
     if (
         case.state == "decided"
         and case.decided_by == principal.id

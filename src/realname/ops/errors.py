@@ -39,6 +39,13 @@ class CaseAlreadyDecided(Conflict, OpsError):
     default_message = "This case has already been decided."
 
 
+class CaseWithdrawn(Conflict, OpsError):
+    """The borrower's own later result cleared the cause before anyone decided."""
+
+    code = "OPS_CASE_WITHDRAWN"
+    default_message = "This case was closed: the cause it was opened for has cleared."
+
+
 class CaseAssignedElsewhere(Conflict, OpsError):
     code = "OPS_CASE_ASSIGNED"
     default_message = "This case is assigned to another reviewer."

@@ -138,8 +138,9 @@ def _cohort(session: Session, period: Period) -> list[CohortAccount]:
 
 def _cases(session: Session, period: Period) -> list[ReviewCase]:
     low, high = period.bounds
+    # A case withdrawn because the borrower's cause cleared took no reviewer's time.
     query = select(CaseRow.account_id, CaseRow.reason).where(
-        CaseRow.opened_at >= low, CaseRow.opened_at < high
+        CaseRow.opened_at >= low, CaseRow.opened_at < high, CaseRow.state != "withdrawn"
     )
     if period.tenant_id is not None:
         query = query.where(CaseRow.tenant_id == period.tenant_id)

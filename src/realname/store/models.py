@@ -968,7 +968,8 @@ REVIEW_REASONS = (
     "REPEATED_FAILURES",
     "CREDIT_DECLINE_REVIEW",
 )
-REVIEW_STATES = ("open", "assigned", "decided")
+#: ``withdrawn``: a later result of the borrower cleared the cause before a decision.
+REVIEW_STATES = ("open", "assigned", "decided", "withdrawn")
 REVIEW_DECISIONS = ("approve", "reject", "resubmit")
 
 

@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("open_key", name="uq_review_cases_open_key"),
         sa.CheckConstraint(_in("reason", REASONS), name="ck_review_cases_reason"),
         sa.CheckConstraint(
-            _in("state", ("open", "assigned", "decided")), name="ck_review_cases_state"
+            _in("state", ("open", "assigned", "decided", "withdrawn")), name="ck_review_cases_state"
         ),
         sa.CheckConstraint(
             "decision IS NULL OR " + _in("decision", ("approve", "reject", "resubmit")),
