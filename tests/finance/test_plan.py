@@ -55,6 +55,7 @@ def test_hand_computed() -> None:
     assert r.cfads[1:] == (D("700.00"), D("700.00"))
     assert r.dscr == (None, D("1.9444"), D("2.1212"))
     assert r.min_dscr == D("1.9444")
+    assert (r.operations_start, r.construction_debt_service) == (1, D(0))
     # (700/1.1 + 700/1.21) / 600 = 1214.88 / 600
     assert r.llcr == D("2.0248")
     assert r.wacc == D("0.12")  # (600 × 10 % + 400 × 15 %) / 1000
@@ -178,6 +179,13 @@ def test_load_example_plan_and_render() -> None:
     assert sum(r.capex, D(0)) == D(3_200_000)
     assert any(s.total_subsidy > 0 for s in r.schedules)
     assert r.min_dscr is not None
+    # Interest paid while the upgrade is built (no savings yet) is not a covenant test.
+    assert r.operations_start is not None
+    assert r.construction_debt_service > 0
+    assert r.min_dscr > 1
+    assert r.min_dscr == min(
+        x for t, x in enumerate(r.dscr) if x is not None and t >= r.operations_start
+    )
     assert r.llcr is not None
     assert r.project_irr is not None
     swings = [row.swing for row in r.sensitivity]

@@ -8,7 +8,11 @@ Definitions (per period ``t``; period 0 is the financial close):
 * debt service = what the borrower pays on every loan and bond (after 贴息 subsidy);
 * equity flow = platform savings − opex − capex + debt drawn + grants + PPP capital
   − debt service: what the equity holders put in (negative) or take out;
-* DSCR = CFADS ÷ debt service, for periods with debt service;
+* DSCR = CFADS ÷ debt service, for periods with debt service; the minimum DSCR is
+  taken over the operating periods (from the first period with savings on), the
+  figure lenders test covenants on — before operations start, interest paid during
+  construction has no CFADS to cover it by design, and is shown per period and as
+  ``construction_debt_service`` instead (it is funded from the financing);
 * LLCR = NPV of CFADS over the loan life, at the debt's weighted periodic rate,
   ÷ debt outstanding at close;
 * NPV = NPV of the project flow at the WACC (converted to a periodic rate);
@@ -61,7 +65,12 @@ class PlanResult:
     debt_service: tuple[Decimal, ...]
     equity_flows: tuple[Decimal, ...]
     dscr: tuple[Decimal | None, ...]
+    #: Minimum DSCR over the operating periods (from ``operations_start`` on).
     min_dscr: Decimal | None
+    #: The first period with savings: commercial operation starts.
+    operations_start: int | None
+    #: Debt service due before operations start (interest during construction).
+    construction_debt_service: Decimal
     llcr: Decimal | None
     wacc: Decimal
     npv: Decimal
@@ -102,9 +111,7 @@ def schedules(plan: Plan, rate_factor: Decimal = ONE) -> tuple[DebtSchedule, ...
                     grace=loan.grace_periods,
                     style=loan.repayment,
                     # A 贴息 loan is a commercial loan whose interest is partly paid.
-                    subsidy_share=loan.subsidy_share
-                    if isinstance(loan, SubsidisedLoan)
-                    else ZERO,
+                    subsidy_share=loan.subsidy_share if isinstance(loan, SubsidisedLoan) else ZERO,
                     name=loan.name,
                     kind=kind,
                 )
@@ -228,7 +235,15 @@ def analyse(plan: Plan) -> PlanResult:
     dscr: list[Decimal | None] = [
         ratio(c / d) if d > 0 else None for c, d in zip(core.cfads, core.debt_service, strict=True)
     ]
-    covered = [x for x in dscr if x is not None]
+    operations_start = next((t for t, amount in enumerate(savings) if amount > 0), None)
+    covered = [
+        x
+        for t, x in enumerate(dscr)
+        if x is not None and operations_start is not None and t >= operations_start
+    ]
+    construction = total(
+        core.debt_service[: operations_start if operations_start is not None else None]
+    )
     window = plan.reserves.dsra_periods
     dsra = max(
         (total(core.debt_service[t : t + window]) for t in range(1, len(core.debt_service))),
@@ -253,6 +268,8 @@ def analyse(plan: Plan) -> PlanResult:
         equity_flows=tuple(core.equity),
         dscr=tuple(dscr),
         min_dscr=min(covered, default=None),
+        operations_start=operations_start,
+        construction_debt_service=construction,
         llcr=_llcr(core),
         wacc=core.wacc,
         npv=core.npv,

@@ -35,7 +35,11 @@ def render_summary(result: PlanResult) -> RenderableType:
     key.add_row("Project IRR (annual)", _pct(result.project_irr_annual))
     key.add_row("Equity IRR (annual)", _pct(result.equity_irr_annual))
     key.add_row(f"Payback ({unit}s)", _plain(result.payback_periods))
-    key.add_row("Minimum DSCR", _plain(result.min_dscr))
+    key.add_row(
+        f"Minimum DSCR (operations, from period {result.operations_start})",
+        _plain(result.min_dscr),
+    )
+    key.add_row("Debt service before operations", _money(result.construction_debt_service))
     key.add_row("LLCR", _plain(result.llcr))
     key.add_row(f"Debt-service reserve ({plan.reserves.dsra_periods} {unit}s)", _money(result.dsra))
     key.add_row("Risk reserve (stress)", _money(result.risk_reserve))
