@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Engine, func, insert, select
+from sqlalchemy import Engine, func, insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,6 +56,9 @@ logger = logging.getLogger(__name__)
 
 #: How often an append retries after losing the race for its indexes.
 APPEND_ATTEMPTS = 8
+#: The PostgreSQL advisory lock appenders queue on (any fixed 64-bit number that no
+#: other part of the application uses: the ASCII of "rnledger").
+LEDGER_LOCK_KEY = int.from_bytes(b"rnledger", "big")  # < 2**63: a PostgreSQL bigint
 
 
 class LedgerAppendConflict(RealnameError):
@@ -79,14 +82,19 @@ def size(session: Session) -> int:
 def append_many(session: Session, events: Sequence[LedgerEvent], *, at: datetime) -> list[int]:
     """Append ``events`` in order; answer their leaf indexes. The caller commits.
 
-    Two writers that read the same size race for the same indexes; the primary key
-    lets one win, and the other's insert fails. The loser rolls back to a savepoint
-    (its caller's transaction is kept), reads the size again and retries, up to
-    :data:`APPEND_ATTEMPTS` times. On PostgreSQL (read committed) the re-read sees
-    the winner's leaves; on SQLite a transaction holds the write lock from
-    ``BEGIN IMMEDIATE``, so writers queue instead of racing.
+    Appenders queue rather than race: on PostgreSQL a transaction-scoped advisory
+    lock (:data:`LEDGER_LOCK_KEY`, released at the caller's commit or rollback) lets
+    one appender at a time read the size and insert; on SQLite a transaction holds
+    the write lock from ``BEGIN IMMEDIATE``. Without the queue, under contention a
+    writer can lose the index race to each of the others again and again (seen with
+    four writers on PostgreSQL). The race is still handled should another writer
+    bypass the lock: the primary key lets one win, the loser rolls back to a
+    savepoint (its caller's transaction is kept), reads the size again and retries,
+    up to :data:`APPEND_ATTEMPTS` times.
     """
     hashes = [event.leaf_hash() for event in events]
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LEDGER_LOCK_KEY})
     for attempt in range(APPEND_ATTEMPTS):
         try:
             with session.begin_nested():
