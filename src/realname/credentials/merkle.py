@@ -154,13 +154,14 @@ def verify_inclusion(
     The verification algorithm of RFC 9162 §2.1.3.2, step by step. ``leaf`` is the
     leaf *hash* (see :func:`leaf_hash`). Malformed input answers ``False``.
     """
-    if not 0 <= index < size or not _well_formed(leaf, root_hash, *proof):
+    if not 0 <= index < size or not _well_formed(leaf, root_hash):
         return False
     fn, sn = index, size - 1
     r = leaf
     sha256, prefix = hashlib.sha256, _NODE_PREFIX  # node_hash inlined: on every presentation
     for p in proof:
-        if sn == 0:
+        # Each proof hash is checked as it is used (no separate pass over the proof).
+        if sn == 0 or not isinstance(p, bytes) or len(p) != HASH_SIZE:
             return False
         if fn & 1 or fn == sn:
             r = sha256(prefix + p + r).digest()

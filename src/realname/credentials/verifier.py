@@ -15,6 +15,7 @@ status, ledger inclusion, witness quorum.
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from realname.credentials.checkpoint import (
     open_checkpoint,
 )
 from realname.credentials.cosign import CosignatureVerifier, verify_quorum
-from realname.credentials.events import EventType, LedgerEvent
+from realname.credentials.events import EventType, event_leaf_hash
 from realname.credentials.issuer import SD_JWT_VC_TYP, credential_hash
 from realname.credentials.merkle import verify_inclusion
 from realname.credentials.sdjwt import (
@@ -41,8 +42,8 @@ from realname.credentials.sdjwt import (
     Jws,
     SdJwt,
     SdJwtMalformed,
+    b64url_encode,
     jwk_to_public_key,
-    sd_hash,
     verify_jws_signature,
 )
 from realname.credentials.status_list import STATUS_VALID
@@ -211,7 +212,15 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
 
 
 def _check_key_binding(
-    sd: SdJwt, cnf: Any, *, nonce: str, audience: str, now: int, max_age: int, skew: int
+    sd: SdJwt,
+    presented_sd_hash: str,
+    cnf: Any,
+    *,
+    nonce: str,
+    audience: str,
+    now: int,
+    max_age: int,
+    skew: int,
 ) -> None:
     if sd.kb_jwt is None or not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
         raise VcKbInvalid()
@@ -222,7 +231,7 @@ def _check_key_binding(
         raise VcKbInvalid() from exc
     if kb.header.get("typ") != KB_JWT_TYP or not verify_jws_signature(kb, holder_key):
         raise VcKbInvalid()
-    expected = sd_hash(sd.issuer_jwt, sd.disclosures)
+    expected = presented_sd_hash
     presented = kb.payload.get("sd_hash")
     if not isinstance(presented, str) or not hmac.compare_digest(presented, expected):
         raise VcKbInvalid()
@@ -304,7 +313,7 @@ def _check_ledger(
     try:
         if checkpoint is None:
             checkpoint = open_checkpoint(evidence.checkpoint, log_key)
-        leaf = LedgerEvent(EventType.ISSUED, digest, evidence.event_time).leaf_hash()
+        leaf = event_leaf_hash(EventType.ISSUED, digest, evidence.event_time)
     except (LedgerNoteMalformed, LedgerSignatureInvalid, ValueError) as exc:
         raise VcNotInLedger() from exc
     if evidence.size != checkpoint.size or not verify_inclusion(
@@ -374,8 +383,12 @@ def verify_presentation(
         raise VcNotYetValid()
 
     claims = _disclosed_claims(payload, sd.disclosures)
+    # The KB-JWT's sd_hash covers ``<JWT>~<D1>~…~<Dn>~``, which is the presentation
+    # itself up to the KB-JWT: hashed from a slice, not re-joined from the parts.
+    presented_part = presentation[: len(presentation) - len(sd.kb_jwt or "")]
     _check_key_binding(
         sd,
+        b64url_encode(hashlib.sha256(presented_part.encode("ascii")).digest()),
         payload.get("cnf"),
         nonce=nonce,
         audience=audience,
