@@ -57,7 +57,9 @@ def test_b64url_round_trip(data: bytes) -> None:
     assert b64url_decode(encoded) == data
 
 
-@pytest.mark.parametrize("bad", ["a=", "a+b", "ab/c", "é"])
+@pytest.mark.parametrize(
+    "bad", ["a=", "a+b", "ab/c", "é", "ab cd", "ab\ncd", "ab*c", "a.bc", "abcde", "ab\x00c", "QQ=="]
+)
 def test_b64url_refuses_other_alphabets(bad: str) -> None:
     with pytest.raises(SdJwtMalformed):
         b64url_decode(bad)
@@ -89,6 +91,13 @@ def test_jwk_round_trip_and_refusals() -> None:
     assert public_key_to_jwk(jwk_to_public_key(public_key_to_jwk(key))) == public_key_to_jwk(key)
     with pytest.raises(SdJwtMalformed):
         jwk_to_public_key({"kty": "EC", "crv": "P-256", "x": "AA"})
+
+
+def test_holder_keys_are_loaded_once_per_key_bytes() -> None:
+    jwk = public_key_to_jwk(Ed25519PrivateKey.generate().public_key())
+    assert jwk_to_public_key(jwk) is jwk_to_public_key(dict(jwk))
+    other = public_key_to_jwk(Ed25519PrivateKey.generate().public_key())
+    assert public_key_to_jwk(jwk_to_public_key(other)) == other
 
 
 def test_compact_parse_and_serialize() -> None:

@@ -154,7 +154,13 @@ def verify_inclusion(
     The verification algorithm of RFC 9162 §2.1.3.2, step by step. ``leaf`` is the
     leaf *hash* (see :func:`leaf_hash`). Malformed input answers ``False``.
     """
-    if not 0 <= index < size or not _well_formed(leaf, root_hash):
+    if not (
+        0 <= index < size
+        and isinstance(leaf, bytes)
+        and len(leaf) == HASH_SIZE
+        and isinstance(root_hash, bytes)
+        and len(root_hash) == HASH_SIZE
+    ):
         return False
     fn, sn = index, size - 1
     r = leaf

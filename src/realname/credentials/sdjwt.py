@@ -117,9 +117,17 @@ def public_key_to_jwk(key: Ed25519PublicKey) -> dict[str, str]:
 
 def jwk_to_public_key(jwk: Mapping[str, Any]) -> Ed25519PublicKey:
     """The Ed25519 key of an OKP JWK; raise :class:`SdJwtMalformed` for anything else."""
-    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or not isinstance(jwk.get("x"), str):
+    x = jwk.get("x")
+    if jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" or not isinstance(x, str):
         raise SdJwtMalformed("Only Ed25519 OKP keys are accepted.")
-    raw = b64url_decode(jwk["x"])
+    return _jwk_x_to_public_key(x)
+
+
+@functools.lru_cache(maxsize=4096)
+def _jwk_x_to_public_key(x: str) -> Ed25519PublicKey:
+    # Cached by the exact ``x`` text: a holder presents the same ``cnf`` key every
+    # time, and a refused ``x`` raises, which lru_cache never stores.
+    raw = b64url_decode(x)
     if len(raw) != 32:
         raise SdJwtMalformed("An Ed25519 key is 32 bytes.")
     return ed25519_public_key(raw)
