@@ -49,8 +49,14 @@ class LedgerEvent:
         return leaf_hash(self.data())
 
 
+_HEADER = {event_type.value: f"{_TAG}\n{event_type.value}\n" for event_type in EventType}
+
+
 def _data(event_type: EventType, credential_hash: bytes, at: int) -> bytes:
-    return f"{_TAG}\n{event_type.value}\n{credential_hash.hex()}\n{at}\n".encode("ascii")
+    # Keyed by the plain string: Enum's ``value`` and ``__hash__`` are Python-level
+    # calls, and this runs on every presentation. ``str.__str__`` gives the value.
+    header = _HEADER[str.__str__(event_type)]
+    return f"{header}{credential_hash.hex()}\n{at}\n".encode("ascii")
 
 
 def event_leaf_hash(event_type: EventType, credential_hash: bytes, at: int) -> bytes:
