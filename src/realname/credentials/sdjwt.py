@@ -96,12 +96,21 @@ def _json_bytes(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-_JSON_DECODE = json.JSONDecoder().decode
+_JSON = json.JSONDecoder()
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
     try:
-        value = _JSON_DECODE(data.decode("utf-8"))
+        text = data.decode("utf-8")
+        # JWS segments are compact JSON: parse at 0 and require the end; anything
+        # else (surrounding whitespace, extra data) goes through the full decoder,
+        # which accepts or refuses it exactly as ``json.loads`` does.
+        try:
+            value, end = _JSON.raw_decode(text)
+        except ValueError:
+            end = -1
+        if end != len(text):
+            value = _JSON.decode(text)
     except (UnicodeDecodeError, ValueError) as exc:
         raise SdJwtMalformed("Not JSON.") from exc
     if not isinstance(value, dict):

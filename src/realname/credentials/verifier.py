@@ -33,7 +33,7 @@ from realname.credentials.checkpoint import (
 )
 from realname.credentials.cosign import CosignatureVerifier, verify_quorum
 from realname.credentials.events import EventType, event_leaf_hash
-from realname.credentials.issuer import SD_JWT_VC_TYP, credential_hash
+from realname.credentials.issuer import SD_JWT_VC_TYP
 from realname.credentials.merkle import verify_inclusion
 from realname.credentials.sdjwt import (
     KB_JWT_TYP,
@@ -385,10 +385,16 @@ def verify_presentation(
     claims = _disclosed_claims(payload, sd.disclosures)
     # The KB-JWT's sd_hash covers ``<JWT>~<D1>~…~<Dn>~``, which is the presentation
     # itself up to the KB-JWT: hashed from a slice, not re-joined from the parts.
-    presented_part = presentation[: len(presentation) - len(sd.kb_jwt or "")]
+    # The issuer JWT starts that text, and its hash is the ledger's credential hash
+    # (issuer.credential_hash): one pass over the JWT serves both digests.
+    hashed = hashlib.sha256(sd.issuer_jwt.encode("ascii"))
+    digest = hashed.digest()
+    hashed.update(
+        presentation[len(sd.issuer_jwt) : len(presentation) - len(sd.kb_jwt or "")].encode("ascii")
+    )
     _check_key_binding(
         sd,
-        b64url_encode(hashlib.sha256(presented_part.encode("ascii")).digest()),
+        b64url_encode(hashed.digest()),
         payload.get("cnf"),
         nonce=nonce,
         audience=audience,
@@ -407,6 +413,5 @@ def verify_presentation(
     if status_lookup(uri, idx) != STATUS_VALID:
         raise VcRevoked()
 
-    digest = credential_hash(sd.issuer_jwt)
     _check_ledger(digest, ledger_lookup, log_key, witness_keys, quorum, checkpoint_cache)
     return VerifiedPresentation(issuer, kid, claims, digest)
