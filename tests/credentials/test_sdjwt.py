@@ -107,3 +107,16 @@ def test_compact_parse_and_serialize() -> None:
     for bad in ["a.b.c", "~x~", "a.b.c~~"]:
         with pytest.raises(SdJwtMalformed):
             SdJwt.parse(bad)
+
+
+def test_jws_json_segments_parse_like_json_loads() -> None:
+    def segment(text: str) -> str:
+        return b64url_encode(text.encode())
+
+    header, payload = segment(' {"alg": "EdDSA"}\n'), segment('{"a":1}')
+    spaced = Jws.parse(header + "." + payload + ".AA")
+    assert spaced.header == {"alg": "EdDSA"}
+    assert spaced.payload == {"a": 1}
+    for bad in ('{"a":1}x', '{"a":1}{}', "[1]", "", '{"a":1'):
+        with pytest.raises(SdJwtMalformed):
+            Jws.parse(segment("{}") + "." + segment(bad) + ".AA")
