@@ -57,7 +57,9 @@ def test_b64url_round_trip(data: bytes) -> None:
     assert b64url_decode(encoded) == data
 
 
-@pytest.mark.parametrize("bad", ["a=", "a+b", "ab/c", "é"])
+@pytest.mark.parametrize(
+    "bad", ["a=", "a+b", "ab/c", "é", "ab cd", "ab\ncd", "ab*c", "a.bc", "abcde", "ab\x00c", "QQ=="]
+)
 def test_b64url_refuses_other_alphabets(bad: str) -> None:
     with pytest.raises(SdJwtMalformed):
         b64url_decode(bad)
@@ -91,6 +93,13 @@ def test_jwk_round_trip_and_refusals() -> None:
         jwk_to_public_key({"kty": "EC", "crv": "P-256", "x": "AA"})
 
 
+def test_holder_keys_are_loaded_once_per_key_bytes() -> None:
+    jwk = public_key_to_jwk(Ed25519PrivateKey.generate().public_key())
+    assert jwk_to_public_key(jwk) is jwk_to_public_key(dict(jwk))
+    other = public_key_to_jwk(Ed25519PrivateKey.generate().public_key())
+    assert public_key_to_jwk(jwk_to_public_key(other)) == other
+
+
 def test_compact_parse_and_serialize() -> None:
     assert SdJwt.parse("a.b.c~d1~d2~").disclosures == ("d1", "d2")
     assert SdJwt.parse("a.b.c~d1~kb").kb_jwt == "kb"
@@ -98,3 +107,16 @@ def test_compact_parse_and_serialize() -> None:
     for bad in ["a.b.c", "~x~", "a.b.c~~"]:
         with pytest.raises(SdJwtMalformed):
             SdJwt.parse(bad)
+
+
+def test_jws_json_segments_parse_like_json_loads() -> None:
+    def segment(text: str) -> str:
+        return b64url_encode(text.encode())
+
+    header, payload = segment(' {"alg": "EdDSA"}\n'), segment('{"a":1}')
+    spaced = Jws.parse(header + "." + payload + ".AA")
+    assert spaced.header == {"alg": "EdDSA"}
+    assert spaced.payload == {"a": 1}
+    for bad in ('{"a":1}x', '{"a":1}{}', "[1]", "", '{"a":1'):
+        with pytest.raises(SdJwtMalformed):
+            Jws.parse(segment("{}") + "." + segment(bad) + ".AA")

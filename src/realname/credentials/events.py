@@ -19,7 +19,7 @@ from enum import StrEnum
 
 from realname.credentials.merkle import leaf_hash
 
-__all__ = ["EventType", "LedgerEvent"]
+__all__ = ["EventType", "LedgerEvent", "event_leaf_hash"]
 
 _TAG = "realname-ledger-event/v1"
 
@@ -43,9 +43,28 @@ class LedgerEvent:
 
     def data(self) -> bytes:
         """The leaf data ``D[n]``."""
-        return (
-            f"{_TAG}\n{self.event_type.value}\n{self.credential_hash.hex()}\n{self.at}\n"
-        ).encode("ascii")
+        return _data(self.event_type, self.credential_hash, self.at)
 
     def leaf_hash(self) -> bytes:
         return leaf_hash(self.data())
+
+
+_HEADER = {event_type.value: f"{_TAG}\n{event_type.value}\n" for event_type in EventType}
+
+
+def _data(event_type: EventType, credential_hash: bytes, at: int) -> bytes:
+    # Keyed by the plain string: Enum's ``value`` and ``__hash__`` are Python-level
+    # calls, and this runs on every presentation. ``str.__str__`` gives the value.
+    header = _HEADER[str.__str__(event_type)]
+    return f"{header}{credential_hash.hex()}\n{at}\n".encode("ascii")
+
+
+def event_leaf_hash(event_type: EventType, credential_hash: bytes, at: int) -> bytes:
+    """``LedgerEvent(event_type, credential_hash, at).leaf_hash()``, same checks.
+
+    For the verifier, which hashes one event per presentation and needs no event
+    object; raises ``ValueError`` on the inputs the constructor refuses.
+    """
+    if len(credential_hash) != 32 or at < 0:
+        raise ValueError("a ledger event has a 32-byte hash and a time >= 0")
+    return leaf_hash(_data(event_type, credential_hash, at))
