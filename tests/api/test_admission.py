@@ -42,3 +42,32 @@ def test_one_admission_serves_one_loop_after_another() -> None:
 def test_a_limit_below_one_is_refused() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         Admission(0)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "admitted"),
+    [
+        ("POST", "/v1/users/u1/verifications", True),
+        ("POST", "/v1/users/u1/phone-change", True),
+        ("POST", "/v1/users/u1/face/sessions/s1/frames", True),
+        ("GET", "/v1/users/u1/status", False),
+        ("POST", "/v1/users/sign-in", False),
+    ],
+)
+def test_only_verifying_requests_wait_for_a_place(method: str, path: str, admitted: bool) -> None:
+    from realname.api.admission import AdmissionMiddleware
+
+    admission = Admission(1)
+    seen: list[int] = []
+
+    async def app(scope: object, receive: object, send: object) -> None:
+        seen.append(admission.in_flight)
+
+    async def call() -> None:
+        middleware = AdmissionMiddleware(app, admission)
+        scope = {"type": "http", "method": method, "path": path}
+        await middleware(scope, None, None)  # type: ignore[arg-type]
+
+    asyncio.run(call())
+    assert seen == [1 if admitted else 0]
+    assert admission.in_flight == 0

@@ -19,9 +19,12 @@ served first come, first served (``asyncio.Semaphore`` is FIFO).
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: Verifications in flight per process unless the settings say otherwise.
 DEFAULT_LIMIT = 64
@@ -60,3 +63,29 @@ class Admission:
                 yield
             finally:
                 self.in_flight -= 1
+
+
+#: The requests that run a verification (paid authority calls): the ones admitted.
+VERIFYING = re.compile(r"^/v1/users/[^/]+/(verifications|phone-change|face/sessions/[^/]+/frames)$")
+
+
+class AdmissionMiddleware:
+    """Hold an admission place for the whole of a verifying request.
+
+    Around the request, not inside its handler: the handler's dependencies (the API
+    key check, the request's session) already take SQLite's write lock in worker
+    threads, and with a thousand requests let through to them at once they queue on
+    that lock and on the thread pool, and the admitted verifications' database
+    work waits behind them. Parked here, a waiting request costs nothing.
+    """
+
+    def __init__(self, app: ASGIApp, admission: Admission) -> None:
+        self.app = app
+        self.admission = admission
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "POST" and VERIFYING.match(scope["path"]):
+            async with self.admission.slot():
+                await self.app(scope, receive, send)
+            return
+        await self.app(scope, receive, send)

@@ -13,6 +13,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from realname import __version__
 from realname.api import idempotency, problems
+from realname.api.admission import AdmissionMiddleware
 from realname.api.context import AppContext
 from realname.api.routers import (
     credentials,
@@ -54,7 +55,8 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     problems.install(app)
     # Installed before request_ids, so it runs inside it: replays get request ids too.
     idempotency.install(app)
-
+    # Verifying requests wait for a place before anything of theirs runs.
+    app.add_middleware(AdmissionMiddleware, admission=context.admission)
     app.add_middleware(RequestIds)
 
     app.include_router(health.router)

@@ -304,10 +304,10 @@ async def submit_identity(
     ``X-Device-Id`` (from the borrower's app or page) and the client address feed the
     attempt limits; they are kept only as keyed hashes.
     """
-    async with context.admission.slot():
-        return await _submit_identity(
-            user_id, body, session, context, principal, request, lang, x_device_id
-        )
+    # Admitted by realname.api.admission.AdmissionMiddleware before this runs.
+    return await _submit_identity(
+        user_id, body, session, context, principal, request, lang, x_device_id
+    )
 
 
 async def _submit_identity(
