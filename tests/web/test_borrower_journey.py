@@ -9,14 +9,11 @@ codes are read from the sandbox gateway object. Screenshots go to
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
@@ -24,7 +21,10 @@ from realname.authorities.sandbox import SandboxProvider, load_fixture_file
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
 from realname.store.db import upgrade
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import browser as browser  # the pytest fixture
+
+pytestmark = NEEDS_CHROMIUM
 
 FIXTURE = load_fixture_file(
     Path(__file__).resolve().parents[1] / "data" / "scenarios" / "public.yaml"
@@ -53,33 +53,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     provider = SandboxProvider.for_scenario(scenario, today=today)
     gateway = SandboxSmsGateway(provider.store, provider.world_id)
     context = AppContext.from_settings(settings, provider=provider, sms=gateway)
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, context), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield Served(f"http://127.0.0.1:{port}", gateway)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, context)) as url:
+        yield Served(url, gateway)
     context.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert CHROMIUM is not None, "CI must install Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(375, 812), (1280, 800)])

@@ -15,8 +15,6 @@ Debian's Chromium driven by Playwright; screenshots at 375 px and 1280 px go to
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -25,7 +23,6 @@ from pathlib import Path
 
 import anyio
 import pytest
-import uvicorn
 
 from realname.accounts import service as accounts
 from realname.accounts.sessions import issue_session
@@ -39,8 +36,11 @@ from realname.config import Settings
 from realname.store.db import upgrade
 from realname.store.repositories.checks import record_result
 from realname.web.borrower import SESSION_COOKIE, web_tenant_id
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import browser as browser  # the pytest fixture
 from tests.web.test_borrower_phone_pages import ID_NUMBER, NAME, NEW, OLD, WORLD
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
+
+pytestmark = NEEDS_CHROMIUM
 
 SIGNED_UP = datetime(2024, 1, 10, 9, 30, tzinfo=UTC)
 
@@ -101,33 +101,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     # In a thread of its own: Playwright's sync API already runs an event loop here.
     with ThreadPoolExecutor(1) as pool:
         token = pool.submit(_signed_up_in_2024, context, gateway).result()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, context), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield Served(f"http://127.0.0.1:{port}", gateway, token)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, context)) as url:
+        yield Served(url, gateway, token)
     context.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert CHROMIUM is not None, "CI must install Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(375, 812), (1280, 800)])

@@ -14,8 +14,6 @@ from __future__ import annotations
 import asyncio
 import re
 import secrets
-import threading
-import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,7 +21,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import uvicorn
 
 from realname.accounts import service as accounts
 from realname.api.app import create_app
@@ -43,7 +40,9 @@ from realname.store.db import upgrade
 from realname.verification import face_sessions, users
 from realname.web.borrower import SESSION_COOKIE, web_tenant_id
 from realname.web.face import STEP_MS
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
+from tests.web.browser_support import ARTIFACTS, CHROMIUM, FLAGS, NEEDS_CHROMIUM, serving
+
+pytestmark = NEEDS_CHROMIUM
 
 FIXTURE = parse_fixture(
     """
@@ -130,21 +129,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     provider.face_engine = LocalFaceEngine()
     gateway = SandboxSmsGateway(provider.store, provider.world_id)
     context = AppContext.from_settings(settings, provider=provider, sms=gateway)
-    port = _free_port()
-    uv = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, context), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=uv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert uv.started
-    yield Server(f"http://127.0.0.1:{port}", context, gateway)
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, context)) as url:
+        yield Server(url, context, gateway)
     context.engine.dispose()
 
 

@@ -12,15 +12,12 @@ signing in on the borrower pages — sees the reviewer's outcome.
 from __future__ import annotations
 
 import re
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-import uvicorn
 from sqlalchemy import select
 
 from realname.api.app import create_app
@@ -31,8 +28,11 @@ from realname.ops.operators import create_operator
 from realname.store.db import upgrade
 from realname.store.models import AuditEntry
 from realname.store.repositories.audit import verify_chain
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import browser as browser  # the pytest fixture
 from tests.web.ops_support import ID_NUMBER, NAME, PHONE, scenario_context, verify_identity_in_use
-from tests.web.test_browser import ARTIFACTS, CHROMIUM, FLAGS, _free_port
+
+pytestmark = NEEDS_CHROMIUM
 
 PASSWORD = "a-reviewers-passphrase"
 
@@ -62,33 +62,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     with context.session_factory() as session:
         create_operator(session, "reviewer1", PASSWORD, "reviewer", now=datetime.now(UTC))
         session.commit()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, context), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield Served(f"http://127.0.0.1:{port}", context, gateway)
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings, context)) as url:
+        yield Served(url, context, gateway)
     context.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    assert CHROMIUM is not None, "CI must install Debian's chromium"
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-        yield launched
-        launched.close()
 
 
 @pytest.mark.parametrize(("width", "height"), [(375, 812), (1280, 800)])

@@ -7,15 +7,12 @@ form. Screenshots go to ``REALNAME_ARTIFACTS`` (default ``var/test-artifacts``).
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from importlib.resources import files
 from pathlib import Path
 
 import pytest
-import uvicorn
 
 from realname.api.app import create_app
 from realname.config import Settings
@@ -24,8 +21,10 @@ from realname.finance.report import write_html
 from realname.ops.operators import create_operator
 from realname.store.db import make_engine, make_session_factory, upgrade
 from tests.ops.seeding import new_tenant, open_review_cases, run
-from tests.web.test_browser import ARTIFACTS, _free_port
-from tests.web.test_browser import browser as browser
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import browser as browser  # the pytest fixture
+
+pytestmark = NEEDS_CHROMIUM
 
 PASSWORD = "correct horse battery"
 
@@ -58,19 +57,8 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         create_operator(session, "auditor1", PASSWORD, "auditor", now=datetime.now(UTC))
         session.commit()
     engine.dispose()
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert server.started
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(settings)) as url:
+        yield url
 
 
 @pytest.mark.parametrize(("width", "height"), [(375, 812), (1280, 800)])
