@@ -8,9 +8,7 @@ attempt-limit test this reaches every cause code through HTTP.
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import re
 from pathlib import Path
 
 import pytest
@@ -18,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
-from realname.authorities.face import LocalFaceEngine, face_capture
+from realname.authorities.face import LocalFaceEngine
 from realname.authorities.sandbox import SandboxProvider, load_fixture_file
 from realname.authorities.sandbox.fixtures import FixtureFile, Phone, Scenario
 from realname.authorities.sandbox.sms import SandboxSmsGateway
@@ -27,6 +25,8 @@ from realname.verification.causes import CauseCode
 from realname.verification.levels import Level
 from realname.verification.policy import PolicyBook, default_policies
 from realname.verification.scenarios import seed_platform_accounts
+from tests.api.scenario_http import sms_code as _code
+from tests.api.scenario_http import submit_scenario
 from tests.api.test_app import _issue_key
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scenarios"
@@ -48,16 +48,8 @@ def _policies() -> PolicyBook:
 
 def _with_sign_in_phone(scenario: Scenario) -> Scenario:
     phone = Phone(number=SIGN_IN_PHONE, carrier="cbn", owner=None, status="normal")
-    registry = scenario.registry.model_copy(
-        update={"phones": [*scenario.registry.phones, phone]}
-    )
+    registry = scenario.registry.model_copy(update={"phones": [*scenario.registry.phones, phone]})
     return scenario.model_copy(update={"registry": registry})
-
-
-def _code(gateway: SandboxSmsGateway, phone: str) -> str:
-    found = re.search(r"\d{6}", gateway.messages_to(phone)[-1].text)
-    assert found is not None
-    return found[0]
 
 
 @pytest.mark.parametrize(("fixture", "scenario"), CASES, ids=[s.id for _, s in CASES])
@@ -76,9 +68,12 @@ def test_scenario_over_http(settings: Settings, fixture: FixtureFile, scenario: 
         tenant_id = client.get("/v1/tenant", headers=headers).json()["tenant_id"]
         with context.session_factory() as session:
             accounts = seed_platform_accounts(session, context.vault, scenario, tenant_id)
-            phones = {ref: account_phone for ref, account_phone in (
-                (spec.ref, spec.phone) for spec in scenario.platform.accounts
-            )}
+            phones = {
+                ref: account_phone
+                for ref, account_phone in (
+                    (spec.ref, spec.phone) for spec in scenario.platform.accounts
+                )
+            }
             session.commit()
         sign_in = phones[submit.account] if submit.account else submit.phone
         if sign_in is None or not gateway.deliverable(sign_in):
@@ -96,40 +91,7 @@ def test_scenario_over_http(settings: Settings, fixture: FixtureFile, scenario: 
         user = done["user_id"]
         if submit.account:
             assert user == accounts[submit.account].id
-        kinds = [c.value for c in submit.consent] if submit.consent is not None else [
-            "id", "phone", "bank_card", "face"
-        ]
-        if kinds:
-            client.post(f"/v1/users/{user}/consents", json={"kinds": kinds}, headers=headers)
-        body: dict[str, object] = {
-            "product": f"level-{scenario.product_level.value}",
-            "name": submit.name,
-            "id_number": submit.id_number,
-            "phone": submit.phone,
-            "bank_card": submit.bank_card,
-        }
-        if submit.face is not None:
-            capture = face_capture(submit.face)
-            body["face"] = {
-                "media_type": capture.media_type,
-                "content_base64": base64.b64encode(capture.content).decode(),
-            }
-        answer = client.post(f"/v1/users/{user}/verifications", json=body, headers=headers)
-        assert answer.status_code == 200, answer.text
-        result = answer.json()
-        if result["phone_challenge"]:
-            proved = client.post(
-                f"/v1/users/{user}/phones/prove",
-                json={
-                    "challenge_id": result["phone_challenge"]["challenge_id"],
-                    "code": _code(gateway, str(submit.phone)),
-                },
-                headers=headers,
-            )
-            assert proved.status_code == 200, proved.text
-            result = client.post(
-                f"/v1/users/{user}/verifications", json=body, headers=headers
-            ).json()
+        result = submit_scenario(client, headers, gateway, scenario, user)
     context.engine.dispose()
     codes = [cause["code"] for cause in result["causes"]]
     REACHED.update(codes)

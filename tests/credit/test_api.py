@@ -33,6 +33,15 @@ APPLICATION: dict[str, Any] = {
     "records": False,
 }
 
+#: Changes to APPLICATION that the scorecard declines (records, part-time, low income).
+DECLINED: dict[str, Any] = {
+    "records": True,
+    "job": "partime",
+    "seniority_years": 0,
+    "home": "other",
+    "income_fen": 150_000,
+}
+
 
 @pytest.fixture
 def world(settings: Settings) -> Iterator[World]:
@@ -82,15 +91,7 @@ def test_an_l2_user_asking_for_3000_yuan_is_assessed(world: World) -> None:
     assert body["model_version"].startswith("cd-")
     assert "王小明" not in response.text
 
-    declined = _apply(
-        world,
-        user,
-        records=True,
-        job="partime",
-        seniority_years=0,
-        home="other",
-        income_fen=150_000,
-    )
+    declined = _apply(world, user, **DECLINED)
     assert declined.status_code == 200, declined.text
     assert declined.json()["decision"] == "decline"
     assert declined.json()["review_available"] is True
@@ -102,15 +103,7 @@ def test_each_decision_is_stored_and_readable_by_its_tenant_only(
 ) -> None:
     user = _l2_user(world)
     approved = _apply(world, user).json()
-    declined = _apply(
-        world,
-        user,
-        records=True,
-        job="partime",
-        seniority_years=0,
-        home="other",
-        income_fen=150_000,
-    ).json()
+    declined = _apply(world, user, **DECLINED).json()
     assert approved["review_state"] == "not_offered"
     assert declined["review_state"] == "available"
 
@@ -178,15 +171,7 @@ def test_a_declined_applicant_gets_a_human_review_through_the_operations_queue(
 
     user = _l2_user(world)
     approved = _apply(world, user).json()
-    declined = _apply(
-        world,
-        user,
-        records=True,
-        job="partime",
-        seniority_years=0,
-        home="other",
-        income_fen=150_000,
-    ).json()
+    declined = _apply(world, user, **DECLINED).json()
     refused = world.client.post(
         f"/v1/credit/applications/{approved['application_id']}/review", headers=world.headers
     )

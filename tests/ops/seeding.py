@@ -10,9 +10,7 @@ asks. What the API answered is returned, for the tests to compare with the metri
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +19,7 @@ from fastapi.testclient import TestClient
 
 from realname.api.app import create_app
 from realname.api.context import AppContext
-from realname.authorities.face import LocalFaceEngine, face_capture
+from realname.authorities.face import LocalFaceEngine
 from realname.authorities.protocol import Check
 from realname.authorities.sandbox import SandboxProvider, load_fixture_file
 from realname.authorities.sandbox.config import LatencyModel, SandboxConfig
@@ -33,6 +31,8 @@ from realname.store.db import make_engine, make_session_factory
 from realname.store.repositories.tenants import create_tenant, issue_api_key
 from realname.verification.levels import Level
 from realname.verification.policy import PolicyBook, default_policies
+from tests.api.scenario_http import sms_code as _code
+from tests.api.scenario_http import submit_scenario
 
 FIXTURE = load_fixture_file(
     Path(__file__).resolve().parents[1] / "data" / "scenarios" / "public.yaml"
@@ -81,12 +81,6 @@ def new_tenant(settings: Settings, name: str) -> tuple[str, dict[str, str]]:
         engine.dispose()
 
 
-def _code(gateway: SandboxSmsGateway, phone: str) -> str:
-    found = re.search(r"\d{6}", gateway.messages_to(phone)[-1].text)
-    assert found is not None
-    return found[0]
-
-
 def run(
     settings: Settings,
     headers: dict[str, str],
@@ -125,42 +119,7 @@ def run(
         )
         assert done.status_code == 200, done.text
         user = done.json()["user_id"]
-        kinds = (
-            [c.value for c in submit.consent]
-            if submit.consent is not None
-            else ["id", "phone", "bank_card", "face"]
-        )
-        if kinds:
-            client.post(f"/v1/users/{user}/consents", json={"kinds": kinds}, headers=headers)
-        body: dict[str, object] = {
-            "product": f"level-{scenario.product_level.value}",
-            "name": submit.name,
-            "id_number": submit.id_number,
-            "phone": submit.phone,
-            "bank_card": submit.bank_card,
-        }
-        if submit.face is not None:
-            capture = face_capture(submit.face)
-            body["face"] = {
-                "media_type": capture.media_type,
-                "content_base64": base64.b64encode(capture.content).decode(),
-            }
-        answer = client.post(f"/v1/users/{user}/verifications", json=body, headers=headers)
-        assert answer.status_code == 200, answer.text
-        result = answer.json()
-        if result["phone_challenge"]:
-            proved = client.post(
-                f"/v1/users/{user}/phones/prove",
-                json={
-                    "challenge_id": result["phone_challenge"]["challenge_id"],
-                    "code": _code(gateway, str(submit.phone)),
-                },
-                headers=headers,
-            )
-            assert proved.status_code == 200, proved.text
-            again = client.post(f"/v1/users/{user}/verifications", json=body, headers=headers)
-            assert again.status_code == 200, again.text
-            result = again.json()
+        result = submit_scenario(client, headers, gateway, scenario, user)
         if credit:
             applied = client.post(
                 "/v1/credit/applications?lang=en",

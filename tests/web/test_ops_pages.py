@@ -16,7 +16,7 @@ from realname.api.context import AppContext
 from realname.config import Settings
 from realname.ops.operators import create_operator
 from realname.store.db import upgrade
-from realname.store.models import AuditEntry, OperatorSession, ReviewCase
+from realname.store.models import Account, AuditEntry, OperatorSession, ReviewCase
 from realname.verification import users
 from realname.web.ops_auth import OPS_COOKIE
 from tests.web.ops_support import ID_NUMBER, NAME, PHONE, scenario_context, verify_identity_in_use
@@ -312,8 +312,6 @@ def test_a_credit_decline_review_shows_the_application_it_reviews(console: Conso
     account_id = verify_identity_in_use(console.context)
     now = datetime.now(UTC)
     with console.context.session_factory() as session:
-        from realname.store.models import Account
-
         account = session.get(Account, account_id)
         assert account is not None
         application = record_application(

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from realname.privacy.vault import DataErased, Vault
 from realname.store.models import (
@@ -68,6 +68,20 @@ def _accounts(session: Session, account: Account) -> list[Account]:
     )
 
 
+_Row = TypeVar("_Row", PhoneBinding, VerificationResult, VerificationCheck, CreditApplication)
+
+
+def _of_account(
+    session: Session, model: type[_Row], account_id: str, when: InstrumentedAttribute[datetime]
+) -> list[_Row]:
+    """The account's rows of ``model``, oldest first (ties by id, for a stable copy)."""
+    return list(
+        session.scalars(
+            select(model).where(model.account_id == account_id).order_by(when, model.id)
+        )
+    )
+
+
 def _account_section(
     session: Session, vault: Vault, person: Person | None, account: Account
 ) -> dict[str, Any]:
@@ -75,26 +89,10 @@ def _account_section(
         phone: str | None = read_account_phone(session, vault, account)
     except DataErased:
         phone = None
-    bindings = session.scalars(
-        select(PhoneBinding)
-        .where(PhoneBinding.account_id == account.id)
-        .order_by(PhoneBinding.bound_at, PhoneBinding.id)
-    )
-    results = session.scalars(
-        select(VerificationResult)
-        .where(VerificationResult.account_id == account.id)
-        .order_by(VerificationResult.created_at, VerificationResult.id)
-    )
-    checks = session.scalars(
-        select(VerificationCheck)
-        .where(VerificationCheck.account_id == account.id)
-        .order_by(VerificationCheck.created_at, VerificationCheck.id)
-    )
-    applications = session.scalars(
-        select(CreditApplication)
-        .where(CreditApplication.account_id == account.id)
-        .order_by(CreditApplication.created_at, CreditApplication.id)
-    )
+    bindings = _of_account(session, PhoneBinding, account.id, PhoneBinding.bound_at)
+    results = _of_account(session, VerificationResult, account.id, VerificationResult.created_at)
+    checks = _of_account(session, VerificationCheck, account.id, VerificationCheck.created_at)
+    applications = _of_account(session, CreditApplication, account.id, CreditApplication.created_at)
     return {
         "account_id": account.id,
         "created_at": _when(account.created_at),

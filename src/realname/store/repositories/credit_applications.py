@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from realname.credit.errors import ApplicationNotFound, ReviewNotAvailable
+from realname.credit.errors import ApplicationNotFound
 from realname.store.models import CreditApplication
 from realname.store.types import new_id
 
@@ -74,11 +74,11 @@ def get_application(session: Session, tenant_id: str, application_id: str) -> Cr
 def mark_review_requested(
     application: CreditApplication, case_id: str, at: datetime
 ) -> CreditApplication:
-    """``available`` → ``requested``; asking twice answers with the case already open."""
-    if application.review_state == "requested":
-        return application
-    if application.review_state != "available":
-        raise ReviewNotAvailable(review_state=application.review_state)
+    """Record that the review was asked for and which case carries it.
+
+    Whether a review may be asked for is the caller's rule
+    (:func:`realname.credit.reviews.request_review`).
+    """
     application.review_state = "requested"
     application.review_requested_at = at
     application.review_case_id = case_id
