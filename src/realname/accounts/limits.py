@@ -30,7 +30,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, and_, delete, or_, select
+from sqlalchemy import CursorResult, bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from realname.accounts import _keys
@@ -39,6 +39,7 @@ from realname.accounts.errors import AttemptsLocked
 from realname.privacy.vault import Vault
 from realname.store.models import AttemptEvent
 from realname.store.repositories.people import canonical_value
+from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
 
@@ -177,35 +178,57 @@ def remaining(failures: Iterable[datetime], now: datetime, rule: Rule) -> int:
 # --- storage --------------------------------------------------------------------------
 
 
+#: Built once (bindparams, expanding INs): building a statement costs more CPU than
+#: running it, and these run on every verification. ``key_kind IN`` x ``key_hash IN``
+#: seeks the ``ix_attempt_events_key`` index; pairs that are not an attempt's keys are
+#: dropped in Python.
+_EVENTS = table_of(AttemptEvent)
+_FAILURES = select(_EVENTS.c.key_kind, _EVENTS.c.key_hash, _EVENTS.c.at).where(
+    _EVENTS.c.tenant_id == bindparam("tenant_id"),
+    _EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
+    _EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
+    _EVENTS.c.outcome == Outcome.FAILURE.value,
+    _EVENTS.c.at > bindparam("since"),
+    _EVENTS.c.at <= bindparam("now"),
+)
+_PRUNE = delete(_EVENTS).where(
+    _EVENTS.c.tenant_id == bindparam("tenant_id"),
+    _EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
+    _EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
+    _EVENTS.c.at <= bindparam("cutoff"),
+)
+_INSERT = insert(_EVENTS)
+
+
+def _by_tenant(keys: Iterable[AttemptKey]) -> dict[str, list[AttemptKey]]:
+    grouped: dict[str, list[AttemptKey]] = {}
+    for key in keys:
+        grouped.setdefault(key.tenant_id, []).append(key)
+    return grouped
+
+
+def _key_params(keys: Sequence[AttemptKey]) -> dict[str, list[str]]:
+    return {
+        "kinds": sorted({key.kind.value for key in keys}),
+        "hashes": sorted({key.digest for key in keys}),
+    }
+
+
 def _failures(
     session: Session, keys: Sequence[AttemptKey], now: datetime, policy: AttemptPolicy
 ) -> dict[AttemptKey, list[datetime]]:
-    """Each key's failures within its rule's window, in one query for all the keys."""
+    """Each key's failures within its rule's window, in one query per tenant (one)."""
     found: dict[AttemptKey, list[datetime]] = {key: [] for key in keys}
-    if not keys:
-        return found
-    by_column = {(key.tenant_id, key.kind.value, key.digest): key for key in keys}
-    rows = session.execute(
-        select(
-            AttemptEvent.tenant_id, AttemptEvent.key_kind, AttemptEvent.key_hash, AttemptEvent.at
-        ).where(
-            or_(
-                *(
-                    and_(
-                        AttemptEvent.tenant_id == key.tenant_id,
-                        AttemptEvent.key_kind == key.kind.value,
-                        AttemptEvent.key_hash == key.digest,
-                        AttemptEvent.at > now - policy.rule(key.kind).window,
-                    )
-                    for key in keys
-                )
-            ),
-            AttemptEvent.outcome == Outcome.FAILURE.value,
-            AttemptEvent.at <= now,
+    for tenant_id, group in _by_tenant(keys).items():
+        by_column = {(key.kind.value, key.digest): key for key in group}
+        since = now - max(policy.rule(key.kind).window for key in group)
+        rows = session.execute(
+            _FAILURES, {"tenant_id": tenant_id, "since": since, "now": now, **_key_params(group)}
         )
-    )
-    for tenant_id, kind, digest, at in rows:
-        found[by_column[(tenant_id, kind, digest)]].append(at)
+        for kind, digest, at in rows:
+            key = by_column.get((kind, digest))
+            if key is not None and at > now - policy.rule(key.kind).window:
+                found[key].append(at)
     return found
 
 
@@ -272,35 +295,24 @@ def record(
     if not ordered:
         session.flush()
         return
+    cutoff = when - policy.longest_window
+    for tenant_id, group in _by_tenant(ordered).items():
+        params = {"tenant_id": tenant_id, "cutoff": cutoff, **_key_params(group)}
+        session.execute(_PRUNE, params, execution_options={"synchronize_session": False})
     session.execute(
-        delete(AttemptEvent)
-        .where(
-            or_(
-                *(
-                    and_(
-                        AttemptEvent.tenant_id == key.tenant_id,
-                        AttemptEvent.key_kind == key.kind.value,
-                        AttemptEvent.key_hash == key.digest,
-                    )
-                    for key in ordered
-                )
-            ),
-            AttemptEvent.at <= when - policy.longest_window,
-        )
-        .execution_options(synchronize_session=False)
+        _INSERT,
+        [
+            {
+                "id": new_id(),
+                "tenant_id": key.tenant_id,
+                "key_kind": key.kind.value,
+                "key_hash": key.digest,
+                "outcome": outcome.value,
+                "at": when,
+            }
+            for key in ordered
+        ],
     )
-    session.add_all(
-        AttemptEvent(
-            id=new_id(),
-            tenant_id=key.tenant_id,
-            key_kind=key.kind.value,
-            key_hash=key.digest,
-            outcome=outcome.value,
-            at=when,
-        )
-        for key in ordered
-    )
-    session.flush()
 
 
 def check_and_record(

@@ -26,11 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from realname.ops.config import Decision, Reason, get_config
 from realname.store.models import ReviewCase, VerificationResult
+from realname.store.tables import table_of
 from realname.verification.catalogue import Language
 from realname.verification.causes import Cause, CauseCode, Severity, ordered
 from realname.verification.levels import Level
@@ -121,13 +122,26 @@ def apply_decisions(
     return Overlaid(level=level, causes=ordered(shown))
 
 
+# Built once, run as Core: every status (and every verification's answer) asks it.
+_CASES = table_of(ReviewCase)
+_DECIDED = (
+    select(
+        _CASES.c.reason,
+        _CASES.c.decision,
+        _CASES.c.decision_code,
+        _CASES.c.reference,
+        _CASES.c.decided_at,
+        _CASES.c.opened_at,
+        _CASES.c.level_granted,
+    )
+    .where(_CASES.c.account_id == bindparam("account_id"), _CASES.c.state == "decided")
+    .order_by(_CASES.c.decided_at, _CASES.c.id)
+)
+
+
 def decisions_for(session: Session, account_id: str) -> list[ReviewDecision]:
     """The decided cases of an account, oldest decision first."""
-    rows = session.scalars(
-        select(ReviewCase)
-        .where(ReviewCase.account_id == account_id, ReviewCase.state == "decided")
-        .order_by(ReviewCase.decided_at, ReviewCase.id)
-    )
+    rows = session.execute(_DECIDED, {"account_id": account_id})
     return [
         ReviewDecision(
             reason=Reason(row.reason),

@@ -9,6 +9,7 @@ without an ``alembic.ini``.
 from __future__ import annotations
 
 import logging
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -70,6 +71,10 @@ def _sqlite_file(url: URL) -> Path | None:
     return Path(database)
 
 
+#: SQLite engines whose transactions begin IMMEDIATE (see :func:`_configure_sqlite`).
+_IMMEDIATE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
 def _configure_sqlite(engine: Engine) -> None:
     """Per-connection pragmas, and real transactions on SQLite.
 
@@ -92,6 +97,8 @@ def _configure_sqlite(engine: Engine) -> None:
         finally:
             cursor.close()
 
+    _IMMEDIATE_ENGINES.add(engine)
+
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
         # IMMEDIATE takes the write lock at BEGIN, so concurrent transactions wait
@@ -99,6 +106,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite
         # allows one writer at a time anyway; PostgreSQL is the store for concurrency.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def begins_immediate(bind: Engine | Connection) -> bool:
+    """Whether every transaction on ``bind`` holds SQLite's write lock from its BEGIN."""
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    return engine in _IMMEDIATE_ENGINES
 
 
 def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:

@@ -13,7 +13,7 @@ import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from realname.accounts.linking import linked_accounts
@@ -21,20 +21,28 @@ from realname.authorities.protocol import Provider
 from realname.credentials.lifecycle import revoke_account_credentials
 from realname.credentials.status_list import RevokeReason
 from realname.privacy.vault import Vault
-from realname.store.models import Account, IdentityElement, Person, VerificationResult
+from realname.store.models import Account, VerificationResult
 from realname.store.repositories import audit
 from realname.store.repositories.checks import (
     CauseRecord,
-    record_check,
+    CheckRecordRow,
+    PastResult,
+    cause_codes,
+    past_results,
+    record_checks,
     record_result,
 )
 from realname.store.repositories.people import (
+    PersonKey,
+    StoredElement,
     add_identity_elements,
     canonical_value,
     current_elements,
-    find_people_by_element,
+    holder_ids,
+    person_key,
     read_element,
 )
+from realname.store.tables import table_of
 from realname.verification.diagnosis import Diagnosis, accepted_name, diagnose
 from realname.verification.evidence import (
     Evidence,
@@ -73,15 +81,15 @@ class VerificationOutcome:
         return max((record.round for record in self.records), default=0)
 
 
-def account_results(session: Session, account: Account) -> list[VerificationResult]:
-    """The account's results, newest first (the order of :func:`latest_result`)."""
-    return list(
-        session.scalars(
-            select(VerificationResult)
-            .where(VerificationResult.account_id == account.id)
-            .order_by(VerificationResult.created_at.desc(), VerificationResult.id.desc())
-        )
+#: Built once: every verification that finds other holders of the ID number asks it.
+_OTHER_ACCOUNTS_LEVELS = (
+    select(table_of(VerificationResult).c.account_id, table_of(VerificationResult).c.level_reached)
+    .join(table_of(Account), table_of(Account).c.id == table_of(VerificationResult).c.account_id)
+    .where(
+        table_of(Account).c.person_id.in_(bindparam("people", expanding=True)),
+        table_of(Account).c.id != bindparam("account_id"),
     )
+)
 
 
 def load_history(
@@ -89,15 +97,15 @@ def load_history(
     vault: Vault,
     account: Account,
     submission: Submission,
-    results: list[VerificationResult] | None = None,
+    results: list[PastResult] | None = None,
 ) -> History:
     """What the platform already knows: this account's past, and the identity's.
 
-    ``results`` are the account's results from :func:`account_results` when the
-    caller has read them already.
+    ``results`` are the account's results from :func:`past_results` when the caller
+    has read them already.
     """
     if results is None:
-        results = account_results(session, account)
+        results = past_results(session, account.id)
     prior = None
     phone_index = vault.blind_index("phone", submission.phone) if submission.phone else None
     for result in results:
@@ -112,20 +120,15 @@ def load_history(
     others: list[OtherAccount] = []
     if submission.id_number is not None:
         people = [
-            person
-            for person in find_people_by_element(
+            person_id
+            for person_id in holder_ids(
                 session, vault, account.tenant_id, "id_number", submission.id_number
             )
-            if person.id != account.person_id
+            if person_id != account.person_id
         ]
         if people:
             rows = session.execute(
-                select(VerificationResult.account_id, VerificationResult.level_reached)
-                .join(Account, Account.id == VerificationResult.account_id)
-                .where(
-                    Account.person_id.in_([person.id for person in people]),
-                    Account.id != account.id,
-                )
+                _OTHER_ACCOUNTS_LEVELS, {"people": people, "account_id": account.id}
             )
             best: dict[str, Level] = {}
             for other_id, reached in rows:
@@ -140,7 +143,11 @@ def load_history(
 
 
 def _store_elements(
-    session: Session, vault: Vault, person: Person, submission: Submission, name: str | None
+    session: Session,
+    vault: Vault,
+    person: PersonKey,
+    submission: Submission,
+    name: str | None,
 ) -> None:
     values = {
         "name": name or submission.name,
@@ -158,7 +165,7 @@ def _store_elements(
 
 
 def _unchanged(
-    vault: Vault, person: Person, element: IdentityElement | None, kind: str, value: str
+    vault: Vault, person: PersonKey, element: StoredElement | None, kind: str, value: str
 ) -> bool:
     """The person's current element of ``kind`` already holds ``value``: nothing to write."""
     if element is None:
@@ -169,36 +176,38 @@ def _unchanged(
 
 
 def _record_checks(session: Session, account: Account, records: list[CheckRecord]) -> None:
+    rows = []
     for record in records:
         answer, unavailable = record.answer, record.unavailable
         if answer is not None:
-            record_check(
-                session,
-                tenant_id=account.tenant_id,
-                account_id=account.id,
-                check_kind=record.check.value,
-                provider=answer.provider,
-                outcome=record.outcome,
-                raw_code=answer.code,
-                raw_message=answer.message,
-                provider_request_id=answer.request_id,
-                billable=answer.billable,
-                cost_fen=answer.cost_fen,
-                latency_ms=answer.latency_ms,
-                flush=False,
+            rows.append(
+                CheckRecordRow(
+                    tenant_id=account.tenant_id,
+                    account_id=account.id,
+                    check_kind=record.check.value,
+                    provider=answer.provider,
+                    outcome=record.outcome,
+                    raw_code=answer.code,
+                    raw_message=answer.message,
+                    provider_request_id=answer.request_id,
+                    billable=answer.billable,
+                    cost_fen=answer.cost_fen,
+                    latency_ms=answer.latency_ms,
+                )
             )
         elif unavailable is not None:
-            record_check(
-                session,
-                tenant_id=account.tenant_id,
-                account_id=account.id,
-                check_kind=record.check.value,
-                provider=unavailable.provider,
-                outcome=record.outcome,
-                raw_code=unavailable.raw_code,
-                provider_request_id=unavailable.request_id,
-                flush=False,
+            rows.append(
+                CheckRecordRow(
+                    tenant_id=account.tenant_id,
+                    account_id=account.id,
+                    check_kind=record.check.value,
+                    provider=unavailable.provider,
+                    outcome=record.outcome,
+                    raw_code=unavailable.raw_code,
+                    provider_request_id=unavailable.request_id,
+                )
             )
+    record_checks(session, rows)
 
 
 async def verify(
@@ -225,13 +234,13 @@ async def verify(
     """
     today = now.date()
     submission, local_errors = prepare(raw, today)
-    results = account_results(session, account)
+    results = past_results(session, account.id)
     history = load_history(session, vault, account, submission, results)
     if locked_until is not None:
         history = dataclasses.replace(history, locked_until=locked_until)
     previous = results[0] if results else None  # the latest result
     previous_state = (
-        (previous.level_reached, [cause.code for cause in previous.causes]) if previous else None
+        (previous.level_reached, cause_codes(session, previous.id)) if previous else None
     )
     session.commit()
     evidence = Evidence(
@@ -245,7 +254,7 @@ async def verify(
     evidence, records = await gather_evidence(evidence, provider)
     diagnosis = diagnose(evidence, now=now)
 
-    person = session.get(Person, account.person_id) if account.person_id else None
+    person = person_key(session, account.person_id) if account.person_id else None
     if person is not None:
         _store_elements(session, vault, person, submission, accepted_name(evidence))
     _record_checks(session, account, records)

@@ -24,7 +24,7 @@ from realname.errors import NotFound
 from realname.identity import phone as phones
 from realname.ops.outcome import explain_review, overlay_reviews
 from realname.privacy.vault import Vault
-from realname.store.models import Account
+from realname.store.models import Account, VerificationResult
 from realname.store.repositories.checks import latest_result
 from realname.store.repositories.consents import active_kinds, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
@@ -187,9 +187,18 @@ def _attempt_outcome(outcome: VerificationOutcome) -> limits.Outcome:
     return limits.Outcome.FAILURE if failed else limits.Outcome.SUCCESS
 
 
-def status(session: Session, account: Account, language: Language) -> StatusView:
-    """The latest result of ``account``, each cause explained with its remedies."""
-    result = latest_result(session, account.id)
+def status(
+    session: Session,
+    account: Account,
+    language: Language,
+    result: VerificationResult | None = None,
+) -> StatusView:
+    """The latest result of ``account``, each cause explained with its remedies.
+
+    ``result`` is that latest result when the caller has just recorded it (the answer
+    to a submission): what was stored, without reading it back.
+    """
+    result = result or latest_result(session, account.id)
     if result is None:
         raise NotFound("This user has not submitted identity elements yet.")
     catalogue = get_catalogue()

@@ -18,11 +18,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from realname.errors import BadRequest, NotFound
 from realname.store.models import WebhookDelivery, WebhookEndpoint
+from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 from realname.webhooks.errors import WebhookLimitReached
 from realname.webhooks.policy import check_url
@@ -73,6 +74,16 @@ def register_endpoint(
     session.add(endpoint)
     session.flush()
     return RegisteredEndpoint(endpoint, secret)
+
+
+# Built once, run as Core: every verification that changes a status asks who listens.
+_ENDPOINTS = table_of(WebhookEndpoint)
+_LIVE_ENDPOINT_EVENTS = (
+    select(_ENDPOINTS.c.id, _ENDPOINTS.c.events)
+    .where(_ENDPOINTS.c.tenant_id == bindparam("tenant_id"), _ENDPOINTS.c.deleted_at.is_(None))
+    .order_by(_ENDPOINTS.c.created_at, _ENDPOINTS.c.id)
+)
+_INSERT_DELIVERIES = insert(table_of(WebhookDelivery))
 
 
 def list_endpoints(session: Session, tenant_id: str) -> list[WebhookEndpoint]:
@@ -174,14 +185,14 @@ def enqueue_status_changed(
     """Queue a ``verification.status_changed`` event for every subscribed endpoint.
 
     Call it inside the transaction that recorded the verification, after the level or
-    the causes changed; it only adds rows (and flushes), and commits nothing. ``causes``
+    the causes changed; it only adds rows, and commits nothing. ``causes``
     are cause codes (DESIGN §4), ``level``/``needed``/``previous_level`` level names
     (``"L2"``). Returns the deliveries queued — none when no endpoint subscribes.
     """
     subscribed = [
-        endpoint
-        for endpoint in list_endpoints(session, tenant_id)
-        if EVENT_STATUS_CHANGED in endpoint.events
+        endpoint_id
+        for endpoint_id, events in session.execute(_LIVE_ENDPOINT_EVENTS, {"tenant_id": tenant_id})
+        if EVENT_STATUS_CHANGED in events
     ]
     if not subscribed:
         return []
@@ -196,23 +207,25 @@ def enqueue_status_changed(
         causes=causes,
         previous_level=previous_level,
     )
-    deliveries = [
-        WebhookDelivery(
-            id=new_id(),
-            endpoint_id=endpoint.id,
-            tenant_id=tenant_id,
-            event_id=event_id,
-            event_type=EVENT_STATUS_CHANGED,
-            payload=payload,
-            status="pending",
-            attempt_count=0,
-            next_attempt_at=when,
-            created_at=when,
-        )
-        for endpoint in subscribed
+    rows = [
+        {
+            "id": new_id(),
+            "endpoint_id": endpoint_id,
+            "tenant_id": tenant_id,
+            "event_id": event_id,
+            "event_type": EVENT_STATUS_CHANGED,
+            "payload": payload,
+            "status": "pending",
+            "attempt_count": 0,
+            "next_attempt_at": when,
+            "created_at": when,
+        }
+        for endpoint_id in subscribed
     ]
-    session.add_all(deliveries)
-    session.flush()
+    session.flush()  # rows the ORM still holds go first
+    session.execute(_INSERT_DELIVERIES, rows)
+    # What was written, as objects not attached to the session.
+    deliveries = [WebhookDelivery(**row) for row in rows]
     return deliveries
 
 

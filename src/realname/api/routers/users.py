@@ -342,7 +342,7 @@ async def _submit_identity(
             ip=request.client.host if request.client else None,
             sms=context.sms,
         )
-        view = _status_out(users.status(session, account, lang))
+        view = _status_out(users.status(session, account, lang, submitted.outcome.result))
         challenge = submitted.phone_challenge
         return SubmittedOut(
             **view.model_dump(),

@@ -24,15 +24,25 @@ from datetime import UTC, datetime
 from hashlib import sha256
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.orm import Session
 
+from realname.store.db import begins_immediate
 from realname.store.models import AuditEntry
+from realname.store.tables import table_of
 from realname.store.types import utcnow
 
 GENESIS_HASH = "0" * 64
 #: Key of the PostgreSQL advisory lock that serialises appends (any fixed 64-bit value).
 _PG_LOCK_KEY = int.from_bytes(sha256(b"realname.audit_log").digest()[:8], "big", signed=True)
+
+# Built once, run as Core: every verification appends an entry, and building the
+# statements and flushing an object cost more CPU than the SQL.
+_LOG = table_of(AuditEntry)
+_PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_SQLITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 1 = 0")
+_LAST = select(_LOG.c.seq, _LOG.c.hash).order_by(_LOG.c.seq.desc()).limit(1).with_for_update()
+_INSERT = insert(_LOG)
 _MAX_PROBLEMS = 100
 
 
@@ -76,15 +86,18 @@ def _lock_chain(session: Session) -> None:
     PostgreSQL: a transaction-scoped advisory lock. ``SELECT … FOR UPDATE`` on the
     last row alone is not enough — a waiter wakes up holding the *old* last row and
     would reuse its ``seq``; after the advisory lock, the next statement sees the
-    committed newest entry. SQLite: a write statement that matches nothing takes the
-    database write lock for the rest of the transaction. On both, the ``seq``
-    primary key turns any remaining race into an error, never into a fork.
+    committed newest entry. SQLite: every transaction of realname's engines begins
+    IMMEDIATE (:func:`realname.store.db.make_engine`) and so holds the database write
+    lock already; on another engine, a write statement that matches nothing takes it.
+    On both, the ``seq`` primary key turns any remaining race into an error, never
+    into a fork.
     """
-    dialect = session.get_bind().dialect.name
+    bind = session.get_bind()
+    dialect = bind.dialect.name
     if dialect == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
-    elif dialect == "sqlite":
-        session.execute(text("UPDATE audit_log SET seq = seq WHERE 1 = 0"))
+        session.execute(_PG_LOCK, {"key": _PG_LOCK_KEY})
+    elif dialect == "sqlite" and not begins_immediate(bind):
+        session.execute(_SQLITE_LOCK)
 
 
 def append(
@@ -96,7 +109,7 @@ def append(
     *,
     at: datetime | None = None,
 ) -> AuditEntry:
-    """Append one entry to the chain within the caller's transaction, and flush it.
+    """Append one entry to the chain within the caller's transaction.
 
     Call it last in a transaction: the chain stays locked until commit.
     ``details`` must be JSON-serialisable; it is stored as it hashes (a JSON
@@ -104,15 +117,20 @@ def append(
     """
     normalised: dict[str, Any] = json.loads(json.dumps(dict(details or {}), allow_nan=False))
     when = (at or utcnow()).astimezone(UTC)
+    session.flush()  # what the caller wrote through the ORM is written before its entry
     _lock_chain(session)
-    last = session.execute(
-        select(AuditEntry.seq, AuditEntry.hash)
-        .order_by(AuditEntry.seq.desc())
-        .limit(1)
-        .with_for_update()
-    ).first()
+    last = session.execute(_LAST).first()
     seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
-    entry = AuditEntry(
+    values: dict[str, Any] = {
+        "seq": seq,
+        "at": when,
+        "actor": actor,
+        "action": action,
+        "target": target,
+        "details": normalised,
+        "prev_hash": prev_hash,
+    }
+    values["hash"] = entry_hash(
         seq=seq,
         at=when,
         actor=actor,
@@ -120,18 +138,10 @@ def append(
         target=target,
         details=normalised,
         prev_hash=prev_hash,
-        hash=entry_hash(
-            seq=seq,
-            at=when,
-            actor=actor,
-            action=action,
-            target=target,
-            details=normalised,
-            prev_hash=prev_hash,
-        ),
     )
-    session.add(entry)
-    session.flush()
+    session.execute(_INSERT, values)
+    # What was written, as an object not attached to the session.
+    entry = AuditEntry(**values)
     return entry
 
 

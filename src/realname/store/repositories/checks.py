@@ -13,11 +13,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import inspect, select
+from sqlalchemy import bindparam, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest
 from realname.store.models import SEVERITIES, Cause, VerificationCheck, VerificationResult
+from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
 
@@ -34,6 +35,82 @@ class CauseRecord:
     details: Mapping[str, Any] = field(default_factory=dict)
 
 
+_CHECKS = table_of(VerificationCheck)
+_RESULTS = table_of(VerificationResult)
+_CAUSES = table_of(Cause)
+#: Built once, executed as Core: the ORM's unit of work costs more CPU than the
+#: INSERTs themselves, and every verification writes its checks and result.
+_INSERT_CHECKS = insert(_CHECKS)
+_INSERT_RESULT = insert(_RESULTS)
+_INSERT_CAUSES = insert(_CAUSES)
+_PAST_RESULTS = (
+    select(
+        _RESULTS.c.id,
+        _RESULTS.c.level_reached,
+        _RESULTS.c.bound_phone_index,
+        _RESULTS.c.verified_at,
+        _RESULTS.c.created_at,
+    )
+    .where(_RESULTS.c.account_id == bindparam("account_id"))
+    .order_by(_RESULTS.c.created_at.desc(), _RESULTS.c.id.desc())
+)
+_CAUSE_CODES = (
+    select(_CAUSES.c.code)
+    .where(_CAUSES.c.result_id == bindparam("result_id"))
+    .order_by(_CAUSES.c.ordinal)
+)
+
+
+@dataclass(frozen=True)
+class CheckRecordRow:
+    """One authority call to store (see :func:`record_check` for the fields)."""
+
+    tenant_id: str
+    account_id: str
+    check_kind: str
+    provider: str
+    outcome: str
+    raw_code: str | None = None
+    raw_message: str | None = None
+    provider_request_id: str | None = None
+    billable: bool = False
+    cost_fen: int = 0
+    latency_ms: int = 0
+
+
+def _check_values(row: CheckRecordRow, at: datetime) -> dict[str, Any]:
+    cost, latency = row.cost_fen, row.latency_ms
+    if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
+        raise BadRequest("cost_fen must be a non-negative integer number of fen.")
+    if isinstance(latency, bool) or not isinstance(latency, int) or latency < 0:
+        raise BadRequest("latency_ms must be a non-negative integer.")
+    return {
+        "id": new_id(),
+        "tenant_id": row.tenant_id,
+        "account_id": row.account_id,
+        "check_kind": row.check_kind,
+        "provider": row.provider,
+        "outcome": row.outcome,
+        "raw_code": row.raw_code,
+        "raw_message": row.raw_message,
+        "provider_request_id": row.provider_request_id,
+        "billable": row.billable,
+        "cost_fen": cost,
+        "latency_ms": latency,
+        "created_at": at,
+    }
+
+
+def record_checks(session: Session, rows: Sequence[CheckRecordRow]) -> None:
+    """Store several authority calls in one batched INSERT. Money is integer fen."""
+    if not rows:
+        return
+    at = utcnow()
+    values = [_check_values(row, at) for row in rows]
+    session.flush()  # rows the ORM still holds (the account) go first: foreign keys
+    session.execute(_INSERT_CHECKS, values)
+
+
 def record_check(
     session: Session,
     *,
@@ -48,36 +125,26 @@ def record_check(
     billable: bool = False,
     cost_fen: int = 0,
     latency_ms: int = 0,
-    flush: bool = True,
-) -> VerificationCheck:
-    """Store one authority call. Money is integer fen; a float is refused.
-
-    ``flush=False`` leaves the row to the session's next flush, so that a caller
-    storing several checks writes them in one batched INSERT.
-    """
-    if isinstance(cost_fen, bool) or not isinstance(cost_fen, int) or cost_fen < 0:
-        raise BadRequest("cost_fen must be a non-negative integer number of fen.")
-    if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or latency_ms < 0:
-        raise BadRequest("latency_ms must be a non-negative integer.")
-    check = VerificationCheck(
-        id=new_id(),
-        tenant_id=tenant_id,
-        account_id=account_id,
-        check_kind=check_kind,
-        provider=provider,
-        outcome=outcome,
-        raw_code=raw_code,
-        raw_message=raw_message,
-        provider_request_id=provider_request_id,
-        billable=billable,
-        cost_fen=cost_fen,
-        latency_ms=latency_ms,
-        created_at=utcnow(),
+) -> None:
+    """Store one authority call. Money is integer fen; a float is refused."""
+    record_checks(
+        session,
+        [
+            CheckRecordRow(
+                tenant_id=tenant_id,
+                account_id=account_id,
+                check_kind=check_kind,
+                provider=provider,
+                outcome=outcome,
+                raw_code=raw_code,
+                raw_message=raw_message,
+                provider_request_id=provider_request_id,
+                billable=billable,
+                cost_fen=cost_fen,
+                latency_ms=latency_ms,
+            )
+        ],
     )
-    session.add(check)
-    if flush:
-        session.flush()
-    return check
 
 
 def list_checks(session: Session, account_id: str) -> list[VerificationCheck]:
@@ -102,27 +169,63 @@ def record_result(
     product: str | None = None,
     verified_at: datetime | None = None,
 ) -> VerificationResult:
-    """Store a result and its causes, keeping their order (most specific first)."""
+    """Store a result and its causes, keeping their order (most specific first).
+
+    Returns what was stored, detached from the session.
+    """
     for cause in causes:
         if cause.severity not in SEVERITIES:
             raise BadRequest("Unknown cause severity.", severity=cause.severity)
-    result = VerificationResult(
-        id=new_id(),
-        account_id=account_id,
-        level_reached=level_reached,
-        level_needed=level_needed,
-        bound_phone_index=bound_phone_index,
-        product=product,
-        verified_at=verified_at,
-        created_at=utcnow(),
-    )
-    result.causes = [
-        Cause(ordinal=i, code=c.code, severity=c.severity, details=dict(c.details))
+    values = {
+        "id": new_id(),
+        "account_id": account_id,
+        "level_reached": level_reached,
+        "level_needed": level_needed,
+        "bound_phone_index": bound_phone_index,
+        "product": product,
+        "verified_at": verified_at,
+        "created_at": utcnow(),
+    }
+    cause_values = [
+        {
+            "result_id": values["id"],
+            "ordinal": i,
+            "code": c.code,
+            "severity": c.severity,
+            "details": dict(c.details),
+        }
         for i, c in enumerate(causes)
     ]
-    session.add(result)
-    session.flush()
+    session.flush()  # rows the ORM still holds (the account) go first: foreign keys
+    session.execute(_INSERT_RESULT, values)
+    if cause_values:
+        session.execute(_INSERT_CAUSES, cause_values)
+    # What was written, as an object not attached to the session: reading it costs
+    # nothing, and a later query loads the stored row afresh.
+    result = VerificationResult(**values)
+    result.causes = [Cause(**cause) for cause in cause_values]
     return result
+
+
+@dataclass(frozen=True)
+class PastResult:
+    """What the verification engine needs of an earlier result (its history)."""
+
+    id: str
+    level_reached: str
+    bound_phone_index: str | None
+    verified_at: datetime | None
+    created_at: datetime
+
+
+def past_results(session: Session, account_id: str) -> list[PastResult]:
+    """The account's results, newest first (the order of :func:`latest_result`)."""
+    return [PastResult(*row) for row in session.execute(_PAST_RESULTS, {"account_id": account_id})]
+
+
+def cause_codes(session: Session, result_id: str) -> list[str]:
+    """The cause codes of a result, in their stored order."""
+    return list(session.scalars(_CAUSE_CODES, {"result_id": result_id}))
 
 
 def latest_result(session: Session, account_id: str) -> VerificationResult | None:
@@ -142,4 +245,15 @@ def latest_result(session: Session, account_id: str) -> VerificationResult | Non
     return result
 
 
-__all__ = ["CauseRecord", "latest_result", "list_checks", "record_check", "record_result"]
+__all__ = [
+    "CauseRecord",
+    "CheckRecordRow",
+    "PastResult",
+    "cause_codes",
+    "latest_result",
+    "list_checks",
+    "past_results",
+    "record_check",
+    "record_checks",
+    "record_result",
+]

@@ -18,15 +18,16 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
-from sqlalchemy import CursorResult, delete, select, update
+from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest, NotFound
-from realname.privacy.vault import BLIND_INDEX_KINDS, DataErased, Vault, shred
+from realname.privacy.vault import BLIND_INDEX_KINDS, DataErased, DataKeyHolder, Vault, shred
 from realname.store.models import ELEMENT_KINDS, Account, IdentityElement, Person
 from realname.store.repositories import audit
+from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
 ELEMENTS_TABLE = IdentityElement.__tablename__
@@ -35,6 +36,101 @@ ACCOUNT_PHONE_FIELD = "phone"
 ERASED_STATUS = "erased"
 
 _SEPARATORS = re.compile(r"[\s\-]+")
+
+# Built once and run as Core (bindparams, no ORM unit of work): every verification
+# reads the identity's holders and the person's key and elements, and writes the new
+# elements, and building a statement costs more CPU than running it.
+_PEOPLE = table_of(Person)
+_ELEMENTS = table_of(IdentityElement)
+_PERSON_KEY = select(_PEOPLE.c.id, _PEOPLE.c.wrapped_dek, _PEOPLE.c.kek_id).where(
+    _PEOPLE.c.id == bindparam("person_id")
+)
+_CURRENT_ELEMENTS = (
+    select(
+        _ELEMENTS.c.id,
+        _ELEMENTS.c.person_id,
+        _ELEMENTS.c.kind,
+        _ELEMENTS.c.ciphertext,
+        _ELEMENTS.c.blind_index,
+        _ELEMENTS.c.created_at,
+    )
+    .where(_ELEMENTS.c.person_id == bindparam("person_id"), _ELEMENTS.c.superseded_at.is_(None))
+    .order_by(_ELEMENTS.c.created_at, _ELEMENTS.c.id)
+)
+_SUPERSEDE = (
+    update(_ELEMENTS)
+    .where(
+        _ELEMENTS.c.person_id == bindparam("holder"),
+        _ELEMENTS.c.kind.in_(bindparam("kinds", expanding=True)),
+        _ELEMENTS.c.superseded_at.is_(None),
+    )
+    .values(superseded_at=bindparam("at"))
+)
+_INSERT_ELEMENTS = insert(_ELEMENTS)
+#: Live people of a tenant whose current element of a kind has a blind index.
+_HOLDERS = (
+    select(Person)
+    .join(IdentityElement, IdentityElement.person_id == Person.id)
+    .where(
+        Person.tenant_id == bindparam("tenant_id"),
+        Person.shredded_at.is_(None),
+        IdentityElement.kind == bindparam("kind"),
+        IdentityElement.blind_index == bindparam("index"),
+        IdentityElement.superseded_at.is_(None),
+    )
+    .order_by(Person.created_at, Person.id)
+    .distinct()
+)
+_HOLDER_IDS = (
+    select(_PEOPLE.c.id)
+    .join(_ELEMENTS, _ELEMENTS.c.person_id == _PEOPLE.c.id)
+    .where(
+        _PEOPLE.c.tenant_id == bindparam("tenant_id"),
+        _PEOPLE.c.shredded_at.is_(None),
+        _ELEMENTS.c.kind == bindparam("kind"),
+        _ELEMENTS.c.blind_index == bindparam("index"),
+        _ELEMENTS.c.superseded_at.is_(None),
+    )
+    .order_by(_PEOPLE.c.created_at, _PEOPLE.c.id)
+    .distinct()
+)
+
+
+@dataclass(frozen=True)
+class PersonKey:
+    """A person's wrapped data key: all the vault needs to encrypt for them."""
+
+    id: str
+    wrapped_dek: bytes | None
+    kek_id: str | None
+
+
+@dataclass(frozen=True)
+class StoredElement:
+    """One stored identity element, as read (the value still encrypted)."""
+
+    id: str
+    person_id: str
+    kind: str
+    ciphertext: bytes
+    blind_index: str | None
+    created_at: datetime
+
+
+class ElementLike(Protocol):
+    """A stored element, read through Core (:class:`StoredElement`) or the ORM."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def person_id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    @property
+    def ciphertext(self) -> bytes: ...
 
 
 def canonical_value(kind: str, value: str) -> str:
@@ -80,6 +176,12 @@ def create_person(session: Session, vault: Vault, tenant_id: str) -> Person:
     return person
 
 
+def person_key(session: Session, person_id: str) -> PersonKey | None:
+    """The person's wrapped data key (``None``: no such person), without loading the row."""
+    row = session.execute(_PERSON_KEY, {"person_id": person_id}).first()
+    return PersonKey(row.id, row.wrapped_dek, row.kek_id) if row is not None else None
+
+
 def get_person(session: Session, person_id: str, *, tenant_id: str | None = None) -> Person:
     """The person, or :class:`NotFound` (also for another tenant's person)."""
     person = session.get(Person, person_id)
@@ -91,12 +193,12 @@ def get_person(session: Session, person_id: str, *, tenant_id: str | None = None
 def add_identity_element(
     session: Session,
     vault: Vault,
-    person: Person,
+    person: DataKeyHolder,
     kind: str,
     value: str,
     *,
     at: datetime | None = None,
-) -> IdentityElement:
+) -> StoredElement:
     """Store a submitted element; the previous current element of that kind is superseded."""
     return add_identity_elements(session, vault, person, {kind: value}, at=at)[0]
 
@@ -104,11 +206,11 @@ def add_identity_element(
 def add_identity_elements(
     session: Session,
     vault: Vault,
-    person: Person,
+    person: DataKeyHolder,
     values: Mapping[str, str],
     *,
     at: datetime | None = None,
-) -> list[IdentityElement]:
+) -> list[StoredElement]:
     """Store several submitted elements (one per kind) as :func:`add_identity_element`
     does each, in two statements: one UPDATE superseding the current elements of those
     kinds, one batched INSERT (a verification stores up to four at once)."""
@@ -118,21 +220,11 @@ def add_identity_elements(
         raise DataErased()
     canonical = {kind: canonical_value(kind, value) for kind, value in values.items()}
     when = at or utcnow()
-    session.execute(
-        update(IdentityElement)
-        .where(
-            IdentityElement.person_id == person.id,
-            IdentityElement.kind.in_(list(canonical)),
-            IdentityElement.superseded_at.is_(None),
-        )
-        .values(superseded_at=when)
-        .execution_options(synchronize_session="fetch")
-    )
     elements = []
     for kind, plain in canonical.items():
         element_id = new_id()
         elements.append(
-            IdentityElement(
+            StoredElement(
                 id=element_id,
                 person_id=person.id,
                 kind=kind,
@@ -140,26 +232,26 @@ def add_identity_elements(
                     person, plain, table=ELEMENTS_TABLE, row_id=element_id, field=kind
                 ),
                 blind_index=vault.blind_index(kind, plain) if kind in BLIND_INDEX_KINDS else None,
-                created_at=at or utcnow(),
+                created_at=when,
             )
         )
-    session.add_all(elements)
-    session.flush()
+    session.flush()  # rows the ORM still holds (the person) go first: foreign keys
+    session.execute(
+        _SUPERSEDE,
+        {"holder": person.id, "kinds": list(canonical), "at": when},
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(_INSERT_ELEMENTS, [vars(element) for element in elements])
     return elements
 
 
-def current_elements(session: Session, person: Person) -> list[IdentityElement]:
+def current_elements(session: Session, person: DataKeyHolder) -> list[StoredElement]:
     """The person's elements not superseded by a newer submission, oldest first."""
-    return list(
-        session.scalars(
-            select(IdentityElement)
-            .where(IdentityElement.person_id == person.id, IdentityElement.superseded_at.is_(None))
-            .order_by(IdentityElement.created_at, IdentityElement.id)
-        )
-    )
+    rows = session.execute(_CURRENT_ELEMENTS, {"person_id": person.id})
+    return [StoredElement(*row) for row in rows]
 
 
-def read_element(vault: Vault, person: Person, element: IdentityElement) -> str:
+def read_element(vault: Vault, person: DataKeyHolder, element: ElementLike) -> str:
     """Decrypt one element; :class:`DataErased` once the person is shredded."""
     if element.person_id != person.id:
         raise BadRequest("The element does not belong to this person.")
@@ -168,7 +260,7 @@ def read_element(vault: Vault, person: Person, element: IdentityElement) -> str:
     )
 
 
-def read_identity(session: Session, vault: Vault, person: Person) -> dict[str, str]:
+def read_identity(session: Session, vault: Vault, person: DataKeyHolder) -> dict[str, str]:
     """The person's current elements, decrypted, by kind (for export, PIPL Art. 45)."""
     if person.wrapped_dek is None:
         raise DataErased()
@@ -182,21 +274,17 @@ def find_people_by_element(
     if kind not in BLIND_INDEX_KINDS:
         raise BadRequest("This kind of element cannot be looked up.", kind=kind)
     index = vault.blind_index(kind, canonical_value(kind, value))
-    return list(
-        session.scalars(
-            select(Person)
-            .join(IdentityElement, IdentityElement.person_id == Person.id)
-            .where(
-                Person.tenant_id == tenant_id,
-                Person.shredded_at.is_(None),
-                IdentityElement.kind == kind,
-                IdentityElement.blind_index == index,
-                IdentityElement.superseded_at.is_(None),
-            )
-            .order_by(Person.created_at, Person.id)
-            .distinct()
-        )
-    )
+    params = {"tenant_id": tenant_id, "kind": kind, "index": index}
+    return list(session.scalars(_HOLDERS, params))
+
+
+def holder_ids(session: Session, vault: Vault, tenant_id: str, kind: str, value: str) -> list[str]:
+    """The ids of the people :func:`find_people_by_element` finds, without loading them."""
+    if kind not in BLIND_INDEX_KINDS:
+        raise BadRequest("This kind of element cannot be looked up.", kind=kind)
+    index = vault.blind_index(kind, canonical_value(kind, value))
+    params = {"tenant_id": tenant_id, "kind": kind, "index": index}
+    return list(session.scalars(_HOLDER_IDS, params))
 
 
 def find_person_by_id_number(
