@@ -37,9 +37,9 @@ printed next to a baseline measured in the same run on the same machine:
    finishing with fewer in flight) costs at most one critical path per level.
    For diagnosis, the same flows are run against the verification engine alone
    (planner + orchestrator + diagnosis, no database). The app admits
-   ``REALNAME_VERIFICATION_CONCURRENCY`` (64) verifications at a time and queues the
-   rest (:mod:`realname.api.admission`): 64 flows hide two 200 ms round trips up to
-   160 verifications/s, far above one process's CPU, so the cap does not bind here.
+   ``REALNAME_VERIFICATION_CONCURRENCY`` (256) verifications at a time and queues the
+   rest (:mod:`realname.api.admission`): 256 flows hide two 200 ms round trips up to
+   640 verifications/s, above one process's CPU, so the cap does not bind here.
 
 Set-up, not measured: a generated sandbox world; citizens whose phone is registered
 to them, used by them and in service, within the product's ages and with a valid ID

@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     face_frame_retention_days: int = Field(default=0, ge=0, le=365)
     #: Verifications in flight per API process; more wait their turn (see
     #: ``realname.api.admission``).
-    verification_concurrency: int = Field(default=64, ge=1)
+    verification_concurrency: int = Field(default=256, ge=1)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

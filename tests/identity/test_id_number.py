@@ -243,3 +243,21 @@ def test_errors_never_echo_the_input(text: str) -> None:
     with pytest.raises(IdNumberInvalid) as info:
         id_number.validate(text, today=TODAY)
     assert not leaks(info.value.message, id_number.compact(text))
+
+
+def test_repeated_checks_give_the_same_answer_and_fresh_errors() -> None:
+    """Checks are remembered (bounded) per day; a refusal is raised anew each time."""
+    valid = id_number.build("110101", datetime.date(1990, 1, 1), 123)
+    assert id_number.validate(valid, today=TODAY) == valid
+    assert id_number.validate(valid.lower(), today=TODAY) == valid
+    future = id_number.build("110101", TODAY + datetime.timedelta(days=1), 123)
+    assert id_number.validate(future, today=TODAY + datetime.timedelta(days=1)) == future
+    errors = []
+    for _ in range(2):
+        with pytest.raises(IdNumberInvalid) as caught:
+            id_number.validate(future, today=TODAY)
+        errors.append(caught.value)
+    assert errors[0] is not errors[1]
+    assert [error.part for error in errors] == ["birth_date", "birth_date"]
+    assert "future" in errors[1].message
+    assert id_number._checked.cache_info().maxsize == id_number.CHECK_CACHE_SIZE

@@ -173,3 +173,18 @@ def test_generated_numbers_parse_in_every_form(national: str) -> None:
         number = phone.parse(written)
         assert number.national == national
         assert number.e164 == "+86" + national
+
+
+def test_repeated_parses_give_the_same_answer_and_fresh_errors() -> None:
+    """Parses are remembered (bounded); a refusal is raised anew each time."""
+    first = phone.parse("+86 139-1234-5678")
+    assert phone.parse("+86 139-1234-5678") == first
+    assert phone.validate("+86 139-1234-5678") == "13912345678"
+    errors = []
+    for _ in range(2):
+        with pytest.raises(PhoneInvalid) as caught:
+            phone.parse("+852 9123 4567")
+        errors.append(caught.value)
+    assert errors[0] is not errors[1]
+    assert [error.reason for error in errors] == ["not_mainland", "not_mainland"]
+    assert phone._parse.cache_info().maxsize == phone.PARSE_CACHE_SIZE

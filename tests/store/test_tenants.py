@@ -1,15 +1,17 @@
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.errors import BadRequest, NotFound
 from realname.store.models import ApiKey
 from realname.store.repositories import tenants
+from realname.store.types import utcnow
 
 pytestmark = pytest.mark.storage
 
@@ -100,6 +102,65 @@ def test_last_used_is_refreshed_at_most_once_a_minute(
         later = first + tenants.LAST_USED_RESOLUTION
         tenants.authenticate_api_key(session, plaintext, now=later)
         assert key.last_used_at == later
+
+
+def test_a_request_is_authenticated_by_a_read_and_revocation_applies_at_once(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    tenant_id, key_id, plaintext = issue(session_factory, ["verify"])
+    principal = tenants.authenticate_request(engine, plaintext)
+    assert principal == tenants.ApiKeyPrincipal(tenant_id, key_id, ("verify",))
+    prefix, secret = plaintext.split("_")[1:]
+    for presented in (f"rn_{'0' * 16}_{secret}", f"rn_{prefix}_{secret[::-1]}", "junk", ""):
+        assert tenants.authenticate_request(engine, presented) is None
+    with session_factory.begin() as session:
+        tenants.revoke_api_key(session, key_id)
+    assert tenants.authenticate_request(engine, plaintext) is None
+
+
+def test_a_request_refreshes_last_used_only_when_due(
+    engine: Engine, session_factory: sessionmaker[Session]
+) -> None:
+    _, key_id, plaintext = issue(session_factory, ["verify"])
+
+    def last_used() -> datetime | None:
+        with session_factory() as session:
+            key = session.get(ApiKey, key_id)
+            assert key is not None
+            return key.last_used_at
+
+    assert last_used() is None
+    first = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    tenants.authenticate_request(engine, plaintext, now=first)
+    assert last_used() == first
+    tenants.authenticate_request(engine, plaintext, now=first + timedelta(seconds=5))
+    assert last_used() == first
+    later = first + tenants.LAST_USED_RESOLUTION
+    tenants.authenticate_request(engine, plaintext, now=later)
+    assert last_used() == later
+
+
+def test_authenticating_a_request_does_not_wait_for_a_writer(
+    engine: Engine, session_factory: sessionmaker[Session], backend: str
+) -> None:
+    """While another transaction holds SQLite's write lock, a key is still checked."""
+    if backend != "sqlite":
+        pytest.skip("the write lock taken at BEGIN is SQLite's")
+    tenant_id, key_id, plaintext = issue(session_factory, ["verify"])
+    now = utcnow()
+    tenants.authenticate_request(engine, plaintext, now=now)  # last_used_at is fresh
+    answers: list[tenants.ApiKeyPrincipal | None] = []
+    with engine.begin() as writer:  # BEGIN IMMEDIATE: holds the write lock
+        writer.execute(select(ApiKey.id).limit(1))
+        thread = threading.Thread(
+            target=lambda: answers.append(
+                tenants.authenticate_request(engine, plaintext, now=now + timedelta(seconds=1))
+            )
+        )
+        thread.start()
+        thread.join(timeout=3)
+        assert not thread.is_alive(), "authentication waited for the write lock"
+    assert answers == [tenants.ApiKeyPrincipal(tenant_id, key_id, ("verify",))]
 
 
 def test_keys_are_listed_per_tenant(session_factory: sessionmaker[Session]) -> None:

@@ -10,10 +10,15 @@ and a queue turns into PROVIDER_UNAVAILABLE results and open circuit breakers.
 Requests waiting here are parked, not runnable, so the ready queue stays short and
 an answer is taken up as soon as it comes.
 
-The limit caps throughput at ``limit / critical path`` (64 flows over two 200 ms
-rounds: 160 verifications/s), well above what one process does on its CPU; set
-``REALNAME_VERIFICATION_CONCURRENCY`` higher for slower authorities. Waiters are
-served first come, first served (``asyncio.Semaphore`` is FIFO).
+The limit caps throughput at ``limit / critical path`` (256 flows over two 200 ms
+rounds: 640 verifications/s), above what one process does on its CPU (a few
+milliseconds per verification), so with authorities this fast the cap does not bind
+and latency is hidden. It must not be so high that the admitted requests' CPU work
+outlasts an authority's per-attempt timeout (3 s): when every answer comes back at
+once, the last waits behind ``limit`` x the CPU of one step (256 x a few ms, well
+under it). Set ``REALNAME_VERIFICATION_CONCURRENCY`` higher for slower authorities,
+lower for a slower machine. Waiters are served first come, first served
+(``asyncio.Semaphore`` is FIFO).
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from contextlib import asynccontextmanager
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 #: Verifications in flight per process unless the settings say otherwise.
-DEFAULT_LIMIT = 64
+DEFAULT_LIMIT = 256
 
 
 class Admission:

@@ -13,7 +13,7 @@ from realname.accounts.errors import RecordedRefusal
 from realname.api.context import AppContext
 from realname.errors import Forbidden, Unauthorized
 from realname.privacy.vault import Vault
-from realname.store.repositories.tenants import ApiKeyPrincipal, authenticate_api_key
+from realname.store.repositories.tenants import ApiKeyPrincipal, authenticate_request
 
 
 async def get_context(request: Request) -> AppContext:
@@ -83,18 +83,21 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str | Non
 
 
 def get_principal(
-    session: SessionDep,
+    context: ContextDep,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> ApiKeyPrincipal:
-    """The tenant API key behind the request; 401 problem when missing or wrong."""
+    """The tenant API key behind the request; 401 problem when missing or wrong.
+
+    A read on its own connection, not the request's session: authenticating takes
+    no write lock (see :func:`~realname.store.repositories.tenants.authenticate_request`)
+    and leaves no transaction open across the await between this dependency (a
+    worker thread) and the handler.
+    """
     presented = presented_key(authorization, x_api_key)
     if presented is None:
         raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
-    principal = authenticate_api_key(session, presented)
-    # End the transaction here: between this dependency (a worker thread) and the
-    # handler lies an await, and no transaction may stay open across one.
-    session.commit()
+    principal = authenticate_request(context.engine, presented)
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
     return principal

@@ -560,7 +560,10 @@ class ResilientProvider:
                 if remaining <= 0:
                     break
                 try:
-                    answer = await asyncio.wait_for(send(), timeout=min(timeout, remaining))
+                    # asyncio.timeout runs the call in this task (wait_for would spawn
+                    # one per call).
+                    async with asyncio.timeout(min(timeout, remaining)):
+                        answer = await send()
                 except TimeoutError:
                     error = self._unavailable(check, UnavailableReason.TIMEOUT)
                 except ProviderUnavailable as caught:

@@ -34,7 +34,7 @@ from stdnum import numdb
 from stdnum.cn import ric
 from stdnum.util import clean
 
-from realname.identity.errors import IdNumberInvalid
+from realname.identity.errors import IdNumberInvalid, IdNumberPart
 
 __all__ = [
     "DocumentKind",
@@ -127,8 +127,35 @@ def _check_character(body: str) -> str:
     return str(ric.calc_check_digit(body + "0"))
 
 
+#: How many distinct (number, day) checks are remembered. One verification checks
+#: its ID number several times (intake, the age, each registry call of the sandbox);
+#: the recent results (in memory only) make the repeats a dictionary lookup.
+CHECK_CACHE_SIZE = 4096
+
+
 def _check(number: str, today: datetime.date | None) -> str:
     """Validate everything; ``today=None`` skips only the not-in-the-future test."""
+    checked = _checked(number, today)
+    if isinstance(checked, str):
+        return checked
+    part, message = checked
+    raise IdNumberInvalid(part, message)
+
+
+@functools.lru_cache(maxsize=CHECK_CACHE_SIZE)
+def _checked(number: str, today: datetime.date | None) -> str | tuple[IdNumberPart, str]:
+    """:func:`_check`, memoised: the 18-character form, or the failing part and message.
+
+    A refusal is cached as data, not as an exception object, so every caller raises
+    a fresh exception with its own traceback.
+    """
+    try:
+        return _check_uncached(number, today)
+    except IdNumberInvalid as error:
+        return error.part, error.message
+
+
+def _check_uncached(number: str, today: datetime.date | None) -> str:
     number = compact(number)
     if len(number) == 15:
         number = upgrade_15_to_18(number)

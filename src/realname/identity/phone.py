@@ -32,7 +32,7 @@ from phonenumbers import PhoneNumberType, geocoder
 from stdnum.util import clean
 
 from realname.identity._data import read_table
-from realname.identity.errors import PhoneInvalid
+from realname.identity.errors import PhoneInvalid, PhoneReason
 
 __all__ = [
     "Carrier",
@@ -126,6 +126,12 @@ def _home(number: phonenumbers.PhoneNumber) -> tuple[str | None, str | None]:
     return province, match[2] or None
 
 
+#: How many distinct inputs :func:`parse` remembers. One verification parses its
+#: number several times (intake, the attempt limits, the carrier checks); this keeps
+#: the recent ones (in memory only) so repeats cost a dictionary lookup.
+PARSE_CACHE_SIZE = 4096
+
+
 def parse(number: str) -> MobileNumber:
     """Parse any common way of writing a mainland mobile number.
 
@@ -136,26 +142,39 @@ def parse(number: str) -> MobileNumber:
     ``not_mobile`` (landline, service or incomplete number) or ``unknown_range`` (an
     11-digit number starting with 1 whose block is allocated to no carrier).
     """
+    parsed = _parse(number)
+    if isinstance(parsed, MobileNumber):
+        return parsed
+    raise PhoneInvalid(parsed)
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _parse(number: str) -> MobileNumber | PhoneReason:
+    """:func:`parse`, memoised: the (immutable) result, or why the number is refused.
+
+    The refusal is cached as its reason, not as an exception object, so each caller
+    raises a fresh exception with its own traceback.
+    """
     text = unicodedata.normalize("NFKC", number)
     # libphonenumber reads letters as keypad digits (1-800-FLOWERS); nobody writes a
     # Chinese mobile number that way, so letters mean the value is not a number.
     if any(unicodedata.category(char).startswith("L") for char in text):
-        raise PhoneInvalid("not_a_number")
+        return "not_a_number"
     try:
         parsed = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
-        raise PhoneInvalid("not_a_number") from None
+        return "not_a_number"
     if parsed.country_code != 86:
-        raise PhoneInvalid("not_mainland")
+        return "not_mainland"
     national = str(parsed.national_number)
     looks_mobile = len(national) == 11 and national.startswith("1")
     if not phonenumbers.is_valid_number(parsed):
-        raise PhoneInvalid("unknown_range" if looks_mobile else "not_mobile")
+        return "unknown_range" if looks_mobile else "not_mobile"
     if phonenumbers.number_type(parsed) != PhoneNumberType.MOBILE:
-        raise PhoneInvalid("not_mobile")
+        return "not_mobile"
     block = _block(national)
     if block is None:
-        raise PhoneInvalid("unknown_range")
+        return "unknown_range"
     province, city = _home(parsed)
     return MobileNumber(
         national=national,

@@ -29,6 +29,10 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
+#: Execution option for a connection that only reads: on SQLite its transaction
+#: starts with a deferred ``BEGIN``, taking no write lock.
+READ_ONLY = "realname_read_only"
+
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -105,7 +109,12 @@ def _configure_sqlite(engine: Engine) -> None:
         # (busy_timeout) instead of failing at their first write with
         # SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite
         # allows one writer at a time anyway; PostgreSQL is the store for concurrency.
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A connection marked READ_ONLY (it will not write) takes a deferred BEGIN: a
+        # consistent snapshot that neither takes nor waits for the write lock.
+        if connection.get_execution_options().get(READ_ONLY):
+            connection.exec_driver_sql("BEGIN")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 def begins_immediate(bind: Engine | Connection) -> bool:
@@ -207,6 +216,7 @@ def check_ready(engine: Engine) -> None:
 
 __all__ = [
     "MIGRATIONS_DIR",
+    "READ_ONLY",
     "DatabaseNotReady",
     "alembic_config",
     "check_ready",

@@ -58,17 +58,21 @@ async def _run(provider: Provider, call: Call) -> Answer | Unavailable:
     return answer
 
 
-def _apply(evidence: Evidence, call: Call, result: Answer | Unavailable) -> Evidence:
-    if call.slot == "name_variants":
-        assert call.variant is not None
-        assert isinstance(result, IdTwoElementAnswer | Unavailable)
-        return dataclasses.replace(
-            evidence, name_variants=(*evidence.name_variants, (call.variant, result))
-        )
-    updates: dict[str, Any] = {call.slot: result}
-    if call.slot == "three_element":
-        carrier = call.kwargs.get("carrier")
-        updates["three_element_carrier"] = carrier.value if carrier is not None else None
+def _apply(evidence: Evidence, calls: list[Call], results: list[Answer | Unavailable]) -> Evidence:
+    """The evidence with one round's results filled in: one copy per round, not per call."""
+    updates: dict[str, Any] = {}
+    variants = evidence.name_variants
+    for call, result in zip(calls, results, strict=True):
+        if call.slot == "name_variants":
+            assert call.variant is not None
+            assert isinstance(result, IdTwoElementAnswer | Unavailable)
+            variants = (*variants, (call.variant, result))
+            updates["name_variants"] = variants
+            continue
+        updates[call.slot] = result
+        if call.slot == "three_element":
+            carrier = call.kwargs.get("carrier")
+            updates["three_element_carrier"] = carrier.value if carrier is not None else None
     return dataclasses.replace(evidence, **updates)
 
 
@@ -81,9 +85,12 @@ async def gather_evidence(
         calls = plan(evidence)
         if not calls:
             break
-        results = await asyncio.gather(*(_run(provider, call) for call in calls))
+        if len(calls) == 1:  # no tasks to spawn for a lone call
+            results = [await _run(provider, calls[0])]
+        else:
+            results = await asyncio.gather(*(_run(provider, call) for call in calls))
+        evidence = _apply(evidence, calls, results)
         for call, result in zip(calls, results, strict=True):
-            evidence = _apply(evidence, call, result)
             records.append(
                 CheckRecord(
                     check=call.check,

@@ -20,10 +20,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from hashlib import sha256
 
-from sqlalchemy import select
+from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest, NotFound
+from realname.store.db import READ_ONLY
 from realname.store.models import ApiKey, Tenant
 from realname.store.types import new_id, utcnow
 
@@ -35,6 +36,20 @@ _KEY_PATTERN = re.compile(r"^rn_([0-9a-f]{16})_([a-z2-7]{52})$")
 #: on every request.
 LAST_USED_RESOLUTION = timedelta(seconds=60)
 _DUMMY_HASH = sha256(b"realname: no such key").hexdigest()
+
+#: The columns authentication needs, by prefix; built once so each request reuses
+#: the compiled statement from SQLAlchemy's cache instead of rebuilding it.
+_KEY_BY_PREFIX = select(
+    ApiKey.id,
+    ApiKey.tenant_id,
+    ApiKey.secret_hash,
+    ApiKey.scopes,
+    ApiKey.revoked_at,
+    ApiKey.last_used_at,
+).where(ApiKey.prefix == bindparam("prefix"))
+_TOUCH = (
+    update(ApiKey).where(ApiKey.id == bindparam("key_id")).values(last_used_at=bindparam("when"))
+)
 
 
 @dataclass(frozen=True)
@@ -93,30 +108,80 @@ def issue_api_key(session: Session, tenant_id: str, scopes: list[str]) -> tuple[
     return key, f"{KEY_PREFIX}_{prefix}_{secret}"
 
 
+def _split(presented: str) -> tuple[str, str] | None:
+    """``(prefix, secret)`` of a well-formed key; ``None`` (after a dummy hash) if not."""
+    match = _KEY_PATTERN.match(presented.strip())
+    if match is None:
+        hmac.compare_digest(_DUMMY_HASH, _hash_secret("x"))
+        return None
+    prefix, secret = match.groups()
+    return prefix, secret
+
+
+def _secret_matches(stored_hash: str | None, secret: str) -> bool:
+    """Constant-time check; an unknown prefix costs the same hash as a known one."""
+    expected = stored_hash if stored_hash is not None else _DUMMY_HASH
+    return hmac.compare_digest(expected, _hash_secret(secret)) and stored_hash is not None
+
+
+def _touch_due(last_used_at: datetime | None, when: datetime) -> bool:
+    return last_used_at is None or when - last_used_at >= LAST_USED_RESOLUTION
+
+
 def authenticate_api_key(
     session: Session, presented: str, *, now: datetime | None = None
 ) -> ApiKeyPrincipal | None:
     """The principal for a presented key, or ``None`` if it is unknown, wrong or revoked.
 
     Every failure looks the same to the caller, so the answer does not tell an
-    attacker whether a prefix exists.
+    attacker whether a prefix exists. Runs inside the caller's transaction; a
+    request that only needs to know who is calling uses :func:`authenticate_request`.
     """
-    match = _KEY_PATTERN.match(presented.strip())
-    if match is None:
-        hmac.compare_digest(_DUMMY_HASH, _hash_secret("x"))
+    parts = _split(presented)
+    if parts is None:
         return None
-    prefix, secret = match.groups()
+    prefix, secret = parts
     key = session.scalar(select(ApiKey).where(ApiKey.prefix == prefix))
-    expected = key.secret_hash if key is not None else _DUMMY_HASH
-    if not hmac.compare_digest(expected, _hash_secret(secret)) or key is None:
+    if not _secret_matches(key.secret_hash if key is not None else None, secret):
         return None
+    assert key is not None
     if key.revoked_at is not None:
         return None
     when = now or utcnow()
-    if key.last_used_at is None or when - key.last_used_at >= LAST_USED_RESOLUTION:
+    if _touch_due(key.last_used_at, when):
         key.last_used_at = when
         session.flush()
     return ApiKeyPrincipal(tenant_id=key.tenant_id, key_id=key.id, scopes=tuple(key.scopes))
+
+
+def authenticate_request(
+    engine: Engine, presented: str, *, now: datetime | None = None
+) -> ApiKeyPrincipal | None:
+    """:func:`authenticate_api_key` for a request: a read, and a write only when due.
+
+    Every request authenticates, so the common case is one indexed read of the
+    columns needed, in a read-only transaction: on SQLite a deferred ``BEGIN`` that
+    does not take the database's single write lock. Only when ``last_used_at`` is
+    due for its (throttled) refresh does a short write transaction follow. The key
+    row is read on every call, so a revoked key is refused on the very next request.
+    """
+    parts = _split(presented)
+    if parts is None:
+        return None
+    prefix, secret = parts
+    with engine.connect() as connection:
+        connection.execution_options(**{READ_ONLY: True})
+        row = connection.execute(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
+    if not _secret_matches(row.secret_hash if row is not None else None, secret):
+        return None
+    assert row is not None
+    if row.revoked_at is not None:
+        return None
+    when = now or utcnow()
+    if _touch_due(row.last_used_at, when):
+        with engine.begin() as connection:
+            connection.execute(_TOUCH, {"key_id": row.id, "when": when})
+    return ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
 
 
 def revoke_api_key(session: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
@@ -145,6 +210,7 @@ def list_api_keys(session: Session, tenant_id: str) -> list[ApiKey]:
 __all__ = [
     "ApiKeyPrincipal",
     "authenticate_api_key",
+    "authenticate_request",
     "create_tenant",
     "get_tenant",
     "issue_api_key",
