@@ -225,9 +225,14 @@ def test_old_events_are_pruned_and_no_value_is_stored(
     session_factory: Sessions, engine: Engine, keys: tuple[limits.AttemptKey, ...]
 ) -> None:
     fail(session_factory, keys, timedelta(0))
-    fail(session_factory, keys, 2 * HOUR)  # recording prunes these keys' old events
+    fail(session_factory, keys, 2 * HOUR)  # kept a day: the risk gate counts per day
     with session_factory() as session:
-        assert sorted(session.scalars(select(AttemptEvent.at))) == [T0 + 2 * HOUR] * 2
+        assert len(session.scalars(select(AttemptEvent.at)).all()) == 4
+    fail(session_factory, keys, 25 * HOUR)  # recording prunes what is older than a day
+    with session_factory() as session:
+        assert sorted(session.scalars(select(AttemptEvent.at))) == [T0 + 2 * HOUR] * 2 + [
+            T0 + 25 * HOUR
+        ] * 2
     with engine.connect() as connection:
         dump = " ".join(
             str(v) for row in connection.execute(text("SELECT * FROM attempt_events")) for v in row
@@ -236,3 +241,4 @@ def test_old_events_are_pruned_and_no_value_is_stored(
     assert "203.0.113.7" not in dump
     with session_factory.begin() as session:
         assert limits.prune(session, before=T0 + 3 * HOUR) == 2
+        assert limits.retention() == timedelta(days=1)

@@ -181,7 +181,7 @@ def remaining(failures: Iterable[datetime], now: datetime, rule: Rule) -> int:
 #: Built once (bindparams, expanding INs): building a statement costs more CPU than
 #: running it, and these run on every verification. ``key_kind IN`` x ``key_hash IN``
 #: seeks the ``ix_attempt_events_key`` index; pairs that are not an attempt's keys are
-#: dropped in Python.
+#: dropped in Python. Pruning uses the index on ``at``.
 _EVENTS = table_of(AttemptEvent)
 _FAILURES = select(_EVENTS.c.key_kind, _EVENTS.c.key_hash, _EVENTS.c.at).where(
     _EVENTS.c.tenant_id == bindparam("tenant_id"),
@@ -191,12 +191,7 @@ _FAILURES = select(_EVENTS.c.key_kind, _EVENTS.c.key_hash, _EVENTS.c.at).where(
     _EVENTS.c.at > bindparam("since"),
     _EVENTS.c.at <= bindparam("now"),
 )
-_PRUNE = delete(_EVENTS).where(
-    _EVENTS.c.tenant_id == bindparam("tenant_id"),
-    _EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
-    _EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
-    _EVENTS.c.at <= bindparam("cutoff"),
-)
+_PRUNE = delete(_EVENTS).where(_EVENTS.c.at < bindparam("before"))
 _INSERT = insert(_EVENTS)
 
 
@@ -286,19 +281,18 @@ def record(
     now: datetime | None = None,
     policy: AttemptPolicy = DEFAULT_POLICY,
 ) -> None:
-    """Record one attempt's outcome against every key, and prune the keys' old events.
+    """Record one attempt's outcome against every key (one batched INSERT).
 
-    One DELETE for all the keys' expired events, then one batched INSERT.
+    Expired events are pruned here too, all keys at once, at most every
+    :data:`PRUNE_EVERY` per process: one indexed DELETE a minute instead of one per
+    attempt.
     """
     when = now or utcnow()
     ordered = sorted(keys)
     if not ordered:
         session.flush()
         return
-    cutoff = when - policy.longest_window
-    for tenant_id, group in _by_tenant(ordered).items():
-        params = {"tenant_id": tenant_id, "cutoff": cutoff, **_key_params(group)}
-        session.execute(_PRUNE, params, execution_options={"synchronize_session": False})
+    _maybe_prune(session, when, policy)
     session.execute(
         _INSERT,
         [
@@ -339,14 +333,32 @@ def check_and_record(
     return Allowed(remaining=_assess(session, keys, when, policy)[1])
 
 
+#: How long events are kept: the longest window, and a day at least, for the risk
+#: gate's attempts-per-day velocity (:mod:`realname.risk.service`).
+MIN_RETENTION = timedelta(days=1)
+#: How often one process prunes expired events while recording attempts.
+PRUNE_EVERY = timedelta(minutes=1)
+_last_pruned: list[datetime] = []
+
+
+def retention(policy: AttemptPolicy = DEFAULT_POLICY) -> timedelta:
+    """How long attempt events are kept under ``policy``."""
+    return max(policy.longest_window, MIN_RETENTION)
+
+
+def _maybe_prune(session: Session, now: datetime, policy: AttemptPolicy) -> None:
+    if _last_pruned and timedelta(0) <= now - _last_pruned[0] < PRUNE_EVERY:
+        return
+    prune(session, before=now - retention(policy))
+    _last_pruned[:] = [now]
+
+
 def prune(session: Session, *, before: datetime) -> int:
-    """Delete every event older than ``before`` (a periodic job: now − longest window)."""
+    """Delete every event older than ``before`` (now − :func:`retention`)."""
     result = cast(
         "CursorResult[Any]",
         session.execute(
-            delete(AttemptEvent)
-            .where(AttemptEvent.at < before)
-            .execution_options(synchronize_session=False)
+            _PRUNE, {"before": before}, execution_options={"synchronize_session": False}
         ),
     )
     return result.rowcount

@@ -18,7 +18,14 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
+from realname.api.deps import (
+    ContextDep,
+    LoopSessionDep,
+    PrincipalDep,
+    SessionDep,
+    require_scope,
+    transaction,
+)
 from realname.errors import BadRequest
 from realname.verification import face_sessions as faces
 from realname.verification import users
@@ -145,7 +152,7 @@ async def upload_face_frames(
     user_id: str,
     session_id: str,
     body: FramesIn,
-    session: SessionDep,
+    session: LoopSessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> SessionOut:

@@ -15,7 +15,14 @@ from realname.accounts import linking, otp
 from realname.accounts import service as accounts
 from realname.accounts.possession import prove_possession
 from realname.api.context import AppContext
-from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
+from realname.api.deps import (
+    ContextDep,
+    LoopSessionDep,
+    PrincipalDep,
+    SessionDep,
+    require_scope,
+    transaction,
+)
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
@@ -237,7 +244,7 @@ def _status_out(view: users.StatusView) -> StatusOut:
 
 @router.post("/sign-in", response_model=ChallengeOut, dependencies=[Write])
 async def start_sign_in(
-    body: SignInIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+    body: SignInIn, session: LoopSessionDep, context: ContextDep, principal: PrincipalDep
 ) -> ChallengeOut:
     """Send a 6-digit SMS code; the answer is the same whether or not the phone has an account."""
     with transaction(session):
@@ -292,7 +299,7 @@ def withdraw_consent(
 async def submit_identity(
     user_id: str,
     body: IdentityIn,
-    session: SessionDep,
+    session: LoopSessionDep,
     context: ContextDep,
     principal: PrincipalDep,
     request: Request,
@@ -354,7 +361,11 @@ async def _submit_identity(
 
 @router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
 async def start_phone_proof(
-    user_id: str, body: PhoneIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
+    user_id: str,
+    body: PhoneIn,
+    session: LoopSessionDep,
+    context: ContextDep,
+    principal: PrincipalDep,
 ) -> ChallengeOut:
     """Send an SMS code to a phone the user wants to use (a new number, a card's phone)."""
     with transaction(session):
@@ -394,7 +405,7 @@ def prove_phone(
 async def change_bound_phone(
     user_id: str,
     body: PhoneChangeIn,
-    session: SessionDep,
+    session: LoopSessionDep,
     context: ContextDep,
     principal: PrincipalDep,
     request: Request,
@@ -456,7 +467,7 @@ def get_status(
 async def start_link(
     user_id: str,
     body: LinkChallengeIn,
-    session: SessionDep,
+    session: LoopSessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> ChallengeOut:

@@ -336,8 +336,12 @@ def create_account(
     return account
 
 
+#: Built once: every request about a user loads its account.
+_ACCOUNT = select(Account).where(Account.id == bindparam("account_id"))
+
+
 def get_account(session: Session, account_id: str, *, tenant_id: str | None = None) -> Account:
-    account = session.get(Account, account_id)
+    account = session.scalars(_ACCOUNT, {"account_id": account_id}).one_or_none()
     if account is None or (tenant_id is not None and account.tenant_id != tenant_id):
         raise NotFound("No such account.", account_id=account_id)
     return account
