@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import logging
 import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -29,9 +32,9 @@ logger = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
-#: Execution option for a connection that only reads: on SQLite its transaction
-#: starts with a deferred ``BEGIN``, taking no write lock.
-READ_ONLY = "realname_read_only"
+#: Set while transactions that only read begin (:func:`read_only`): on SQLite they
+#: start with a deferred ``BEGIN``, taking no write lock.
+_READ_ONLY: ContextVar[bool] = ContextVar("realname_read_only", default=False)
 
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -102,19 +105,30 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.close()
 
     _IMMEDIATE_ENGINES.add(engine)
+    # The dialect's own hook, not a "begin" event listener: any connection event
+    # listener makes SQLAlchemy dispatch events around every statement, which cost
+    # more CPU per verification than its SQL (bench/bench_api.py).
+    engine.dialect.do_begin = _begin  # type: ignore[method-assign]
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection: Any) -> None:
-        # IMMEDIATE takes the write lock at BEGIN, so concurrent transactions wait
-        # (busy_timeout) instead of failing at their first write with
-        # SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite
-        # allows one writer at a time anyway; PostgreSQL is the store for concurrency.
-        # A connection marked READ_ONLY (it will not write) takes a deferred BEGIN: a
-        # consistent snapshot that neither takes nor waits for the write lock.
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+def _begin(dbapi_connection: Any) -> None:
+    """BEGIN IMMEDIATE: take the write lock at BEGIN, so that concurrent transactions
+    wait (busy_timeout) instead of failing at their first write with
+    SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite allows
+    one writer at a time anyway; PostgreSQL is the store for concurrency. Inside
+    :func:`read_only`, a deferred BEGIN: a consistent snapshot that neither takes nor
+    waits for the write lock."""
+    dbapi_connection.execute("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
+
+
+@contextmanager
+def read_only() -> Iterator[None]:
+    """Transactions begun inside only read: on SQLite they take no write lock."""
+    token = _READ_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _READ_ONLY.reset(token)
 
 
 def begins_immediate(bind: Engine | Connection) -> bool:
@@ -216,7 +230,6 @@ def check_ready(engine: Engine) -> None:
 
 __all__ = [
     "MIGRATIONS_DIR",
-    "READ_ONLY",
     "DatabaseNotReady",
     "alembic_config",
     "check_ready",
@@ -225,5 +238,6 @@ __all__ = [
     "make_engine",
     "make_session_factory",
     "normalise_url",
+    "read_only",
     "upgrade",
 ]

@@ -24,7 +24,7 @@ from sqlalchemy import Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest, NotFound
-from realname.store.db import READ_ONLY
+from realname.store.db import read_only
 from realname.store.models import ApiKey, Tenant
 from realname.store.types import new_id, utcnow
 
@@ -169,8 +169,7 @@ def authenticate_request(
     if parts is None:
         return None
     prefix, secret = parts
-    with engine.connect() as connection:
-        connection.execution_options(**{READ_ONLY: True})
+    with read_only(), engine.connect() as connection:
         row = connection.execute(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
     if not _secret_matches(row.secret_hash if row is not None else None, secret):
         return None
