@@ -154,6 +154,17 @@ def authenticate_api_key(
     return ApiKeyPrincipal(tenant_id=key.tenant_id, key_id=key.id, scopes=tuple(key.scopes))
 
 
+#: How long a process trusts a key it has just checked without reading it again: a
+#: client sending many requests pays for one read a second, not one per request. A
+#: revocation applies at once in the process that makes it (:func:`forget_recent`)
+#: and within this bound in the others.
+RECENT_TTL = timedelta(seconds=1)
+_RECENT_MAX = 4096
+#: (database, SHA-256 of a presented key) → (its principal, when it was checked).
+#: Never the key itself.
+_RECENT: dict[tuple[str, bytes], tuple[ApiKeyPrincipal, datetime]] = {}
+
+
 def authenticate_request(
     engine: Engine, presented: str, *, now: datetime | None = None
 ) -> ApiKeyPrincipal | None:
@@ -162,9 +173,17 @@ def authenticate_request(
     Every request authenticates, so the common case is one indexed read of the
     columns needed, in a read-only transaction: on SQLite a deferred ``BEGIN`` that
     does not take the database's single write lock. Only when ``last_used_at`` is
-    due for its (throttled) refresh does a short write transaction follow. The key
-    row is read on every call, so a revoked key is refused on the very next request.
+    due for its (throttled) refresh does a short write transaction follow. A key just
+    checked is trusted for :data:`RECENT_TTL` without reading it again.
     """
+    digest = (
+        engine.url.render_as_string(hide_password=True),
+        sha256(presented.strip().encode("utf-8", "surrogatepass")).digest(),
+    )
+    when = now or utcnow()
+    recent = _RECENT.get(digest)
+    if recent is not None and timedelta(0) <= when - recent[1] < RECENT_TTL:
+        return recent[0]
     parts = _split(presented)
     if parts is None:
         return None
@@ -176,11 +195,21 @@ def authenticate_request(
     assert row is not None
     if row.revoked_at is not None:
         return None
-    when = now or utcnow()
     if _touch_due(row.last_used_at, when):
         with engine.begin() as connection:
             connection.execute(_TOUCH, {"key_id": row.id, "when": when})
-    return ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
+    principal = ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
+    if len(_RECENT) >= _RECENT_MAX:
+        _RECENT.clear()
+    _RECENT[digest] = (principal, when)
+    return principal
+
+
+def forget_recent(key_id: str | None = None) -> None:
+    """Drop remembered keys (``key_id``'s, or all): a revocation applies at once here."""
+    for digest, (principal, _) in list(_RECENT.items()):
+        if key_id is None or principal.key_id == key_id:
+            _RECENT.pop(digest, None)
 
 
 def revoke_api_key(session: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
@@ -194,6 +223,7 @@ def revoke_api_key(session: Session, key_id: str, *, tenant_id: str | None = Non
     if key.revoked_at is None:
         key.revoked_at = utcnow()
         session.flush()
+    forget_recent(key.id)
     return key
 
 
