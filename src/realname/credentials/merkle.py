@@ -155,8 +155,8 @@ def verify_inclusion(
     that transparency-dev/merkle uses: the path has ``inner`` hashes below the point
     where leaf ``index`` and leaf ``size - 1`` part (combined on the side the index
     bit says) and then ``border`` hashes, one per set bit of the index above that
-    point, all on the left. It runs on every presentation, so it is one loop with
-    no per-level bookkeeping. ``leaf`` is the leaf *hash* (see :func:`leaf_hash`).
+    point, all on the left. It runs on every presentation, so it is two plain loops
+    with no per-level bookkeeping. ``leaf`` is the leaf *hash* (see :func:`leaf_hash`).
     Malformed input answers ``False``.
     """
     if not (
@@ -172,13 +172,18 @@ def verify_inclusion(
         return False
     r = leaf
     sha256, prefix = hashlib.sha256, _NODE_PREFIX  # node_hash inlined
-    for level, p in enumerate(proof):
-        if not isinstance(p, bytes) or len(p) != HASH_SIZE:
+    try:
+        # Every length in one C-level pass rather than a check per level.
+        if proof and {*map(len, proof)} != {HASH_SIZE}:
             return False
-        if level < inner and not (index >> level) & 1:
-            r = sha256(prefix + r + p).digest()
-        else:
+        # Below ``inner`` the index bit says the side; above it, all on the left.
+        for p in proof[:inner]:
+            r = sha256(prefix + p + r).digest() if index & 1 else sha256(prefix + r + p).digest()
+            index >>= 1
+        for p in proof[inner:]:
             r = sha256(prefix + p + r).digest()
+    except TypeError:  # a proof item that is not bytes
+        return False
     return hmac.compare_digest(r, root_hash)
 
 
