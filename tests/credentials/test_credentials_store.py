@@ -246,3 +246,91 @@ def test_two_institutions_issue_present_verify_revoke(
     with session_factory() as session, pytest.raises(CredentialRejected) as info:
         verify(session)
     assert info.value.code == "VC_REVOKED"
+
+
+def test_ledger_proofs_from_blocks_match_the_whole_log(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proofs read from cached block roots and a few stored blocks equal the RFC ones,
+    at every size (inside, at and past the cached blocks), as the log and its
+    checkpoints grow."""
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 4)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    events = [LedgerEvent(EventType.ISSUED, bytes([i]) * 32, 1_800_000_000 + i) for i in range(40)]
+    memory = MerkleLog(e.leaf_hash() for e in events)
+    appended = 0
+    for batch, checkpointed in ((3, True), (6, True), (2, False), (16, True), (13, False)):
+        with session_factory.begin() as session:
+            ledger_store.append_many(session, events[appended : appended + batch], at=T0)
+            appended += batch
+            if checkpointed:
+                ledger_store.checkpoint(session, signer, at=T0)
+        with session_factory() as session:
+            for size in range(1, appended + 1):
+                for index in range(size):
+                    assert ledger_store.inclusion_proof(session, index, size) == (
+                        memory.inclusion_proof(index, size)
+                    )
+                for old in range(size + 1):
+                    assert ledger_store.consistency_proof(session, old, size) == (
+                        memory.consistency_proof(old, size)
+                    )
+            with pytest.raises(ValueError, match="outside"):
+                ledger_store.inclusion_proof(session, 0, appended + 1)
+            with pytest.raises(ValueError, match="outside"):
+                ledger_store.consistency_proof(session, appended + 1, appended + 1)
+
+
+def test_ledger_proof_reads_a_few_blocks_not_the_log(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 8)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    events = [_event(i) for i in range(300)]
+    with session_factory.begin() as session:
+        ledger_store.append_many(session, events, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+    reads: list[tuple[int, int]] = []
+    read = ledger_store._leaf_hashes
+
+    def counted(session: Session, start: int, end: int) -> list[bytes]:
+        reads.append((start, end))
+        return read(session, start, end)
+
+    monkeypatch.setattr(ledger_store, "_leaf_hashes", counted)
+    with session_factory() as session:
+        ledger_store.inclusion_proof(session, 0, 300)  # the first proof caches the blocks
+        reads.clear()
+        proof = ledger_store.inclusion_proof(session, 123, 300)
+        assert verify_inclusion(events[123].leaf_hash(), 123, 300, proof, _root(events))
+        assert sum(end - start for start, end in reads) <= 2 * 8
+        reads.clear()
+        ledger_store.consistency_proof(session, 77, 300)
+        assert sum(end - start for start, end in reads) <= 2 * 8
+
+
+def test_ledger_proofs_forget_blocks_of_a_rolled_back_checkpoint(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block roots built inside a transaction that rolls back are not used afterwards."""
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 2)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    gone, kept = [_event(i) for i in range(8)], [_event(i + 100) for i in range(8)]
+    session = session_factory()
+    try:
+        ledger_store.append_many(session, gone, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+        ledger_store.inclusion_proof(session, 5, 8)  # caches blocks of ``gone``
+        session.rollback()
+    finally:
+        session.close()
+    with session_factory.begin() as session:
+        ledger_store.append_many(session, kept, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+    with session_factory() as session:
+        proof = ledger_store.inclusion_proof(session, 5, 8)
+    assert proof == MerkleLog(e.leaf_hash() for e in kept).inclusion_proof(5, 8)
+
+
+def _root(events: list[LedgerEvent]) -> bytes:
+    return MerkleLog(e.leaf_hash() for e in events).root()
