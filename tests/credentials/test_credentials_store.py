@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.credentials import ledger_store, revocation
+from realname.credentials import registry as registry_module
 from realname.credentials.checkpoint import NoteSigner, open_checkpoint
 from realname.credentials.cosign import CosignatureSigner, Witness
 from realname.credentials.did import did_key_from_public_key
@@ -21,6 +23,7 @@ from realname.credentials.registry import (
     Role,
     add_institution,
     add_key,
+    retire_institution,
     retire_key,
     rotate_key,
 )
@@ -33,7 +36,7 @@ from realname.credentials.status_list import (
 )
 from realname.credentials.verifier import CredentialRejected, verify_presentation
 from realname.errors import Conflict, NotFound
-from realname.store.models import LedgerLeaf
+from realname.store.models import InstitutionKey, LedgerLeaf
 from realname.verification.levels import Level
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
@@ -334,3 +337,82 @@ def test_ledger_proofs_forget_blocks_of_a_rolled_back_checkpoint(
 
 def _root(events: list[LedgerEvent]) -> bytes:
     return MerkleLog(e.leaf_hash() for e in events).root()
+
+
+def test_registry_cache_sees_this_process_changes_at_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    k1, k2 = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    kid1, kid2, day = f"{ISSUER}#k1", f"{ISSUER}#k2", timedelta(days=1)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid1, k1.public_key(), valid_from=T0)
+    with session_factory() as session:
+        registry = DbTrustRegistry(session)
+        assert registry.key_at(ISSUER, kid1, T0 + 40 * day) is not None  # now cached
+        assert registry.key_at(ISSUER, kid2, T0 + 40 * day) is None  # absent, cached too
+    with session_factory.begin() as session:
+        rotate_key(session, ISSUER, kid2, k2.public_key(), at=T0 + 30 * day)
+    with session_factory() as session:
+        registry = DbTrustRegistry(session)
+        assert registry.key_at(ISSUER, kid1, T0 + 40 * day) is None
+        assert registry.key_at(ISSUER, kid1, T0 + 29 * day) is not None
+        assert registry.key_at(ISSUER, kid2, T0 + 40 * day) is not None
+    with session_factory.begin() as session:
+        retire_key(session, ISSUER, kid2, at=T0 + 35 * day)
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid2, T0 + 40 * day) is None
+    with session_factory.begin() as session:
+        assert DbTrustRegistry(session).is_trusted(ISSUER, "issuer")
+        retire_institution(session, ISSUER, at=T0 + 50 * day)
+    with session_factory() as session:
+        assert not DbTrustRegistry(session).is_trusted(ISSUER, "issuer")
+
+
+def test_registry_cache_keeps_no_answer_read_while_a_change_was_uncommitted(
+    session_factory: sessionmaker[Session], backend: str
+) -> None:
+    """A reader caches the key as it was while a revocation is in flight (PostgreSQL:
+    SQLite's writer locks readers out); the revocation's commit drops that answer,
+    and a rolled-back one leaves the key valid."""
+    key, kid, later = Ed25519PrivateKey.generate(), f"{ISSUER}#k1", T0 + timedelta(days=9)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid, key.public_key(), valid_from=T0)
+    for commit in (False, True):
+        writer = session_factory()
+        try:
+            retire_key(writer, ISSUER, kid, at=T0 + timedelta(days=1))
+            assert DbTrustRegistry(writer).key_at(ISSUER, kid, later) is None  # its own rows
+            if backend == "postgresql":
+                with session_factory() as reader:
+                    assert DbTrustRegistry(reader).key_at(ISSUER, kid, later) is not None
+            writer.commit() if commit else writer.rollback()
+        finally:
+            writer.close()
+        with session_factory() as session:
+            found = DbTrustRegistry(session).key_at(ISSUER, kid, later)
+        assert (found is None) is commit
+
+
+def test_registry_cache_sees_other_processes_changes_after_its_ttl(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(registry_module, "_clock", lambda: now[0])
+    key, kid, later = Ed25519PrivateKey.generate(), f"{ISSUER}#k1", T0 + timedelta(days=9)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid, key.public_key(), valid_from=T0)
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is not None
+    with session_factory.begin() as session:  # another process: rows changed directly
+        session.execute(
+            update(InstitutionKey)
+            .where(InstitutionKey.kid == kid)
+            .values(valid_until=T0 + timedelta(days=1))
+        )
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is not None  # cached
+        now[0] += registry_module.REGISTRY_CACHE_SECONDS + 0.1
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is None
