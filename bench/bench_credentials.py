@@ -19,6 +19,9 @@ Issue 7's goals, each measured next to its baseline in the same run:
    per committed transaction (group commit), and the **checkpoint latency** (sign
    and store the tree head) at the final size, from the cached tree state and cold
    (a fresh process reading every leaf). Goal ≥ 10,000 appends/s, checkpoint ≤ 1 s.
+   Then **ledger proofs per second** at that size (inclusion and consistency, each
+   reading the cached block roots and a few blocks of leaves), and the process's
+   first proof, which reads every leaf once to build those block roots.
 
 Run: ``python bench/bench_credentials.py [--presentations N] [--appends N] [--batch N]``
 """
@@ -220,6 +223,19 @@ def bench_ledger(appends: int, batch: int) -> None:
         with factory.begin() as session:
             ledger_store.checkpoint(session, signer, at=at)
         cold = time.perf_counter() - began
+        ledger_store.forget_tree_state()
+        with factory() as session:
+            final_size = ledger_store.size(session)
+            began = time.perf_counter()
+            ledger_store.inclusion_proof(session, 0, final_size)  # reads every leaf once
+            first_proof = time.perf_counter() - began
+            proofs = 500
+            began = time.perf_counter()
+            for i in range(proofs):
+                index = (i * 7919) % final_size
+                ledger_store.inclusion_proof(session, index, final_size)
+                ledger_store.consistency_proof(session, index, final_size)
+            proof_rate = 2 * proofs / (time.perf_counter() - began)
         engine.dispose()
     rate = appends / elapsed
     print(
@@ -232,6 +248,11 @@ def bench_ledger(appends: int, batch: int) -> None:
         f"checkpoint latency          {slowest * 1000:>10,.1f} ms (slowest while appending, "
         f"tree state cached); cold from {appends + 1:,} stored leaves {cold * 1000:,.1f} ms; "
         f"goal <= 1 s: {'MET' if max(slowest, cold) <= 1.0 else 'MISSED'}"
+    )
+    print(
+        f"ledger proofs               {proof_rate:>10,.0f} /s  (inclusion and consistency, "
+        f"{final_size:,} stored leaves, wall time); the process's first proof "
+        f"{first_proof * 1000:,.1f} ms"
     )
 
 

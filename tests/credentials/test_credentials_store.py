@@ -6,10 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.credentials import ledger_store, revocation
+from realname.credentials import registry as registry_module
 from realname.credentials.checkpoint import NoteSigner, open_checkpoint
 from realname.credentials.cosign import CosignatureSigner, Witness
 from realname.credentials.did import did_key_from_public_key
@@ -21,6 +23,7 @@ from realname.credentials.registry import (
     Role,
     add_institution,
     add_key,
+    retire_institution,
     retire_key,
     rotate_key,
 )
@@ -33,7 +36,7 @@ from realname.credentials.status_list import (
 )
 from realname.credentials.verifier import CredentialRejected, verify_presentation
 from realname.errors import Conflict, NotFound
-from realname.store.models import LedgerLeaf
+from realname.store.models import InstitutionKey, LedgerLeaf
 from realname.verification.levels import Level
 
 T0 = datetime(2027, 1, 1, tzinfo=UTC)
@@ -246,3 +249,170 @@ def test_two_institutions_issue_present_verify_revoke(
     with session_factory() as session, pytest.raises(CredentialRejected) as info:
         verify(session)
     assert info.value.code == "VC_REVOKED"
+
+
+def test_ledger_proofs_from_blocks_match_the_whole_log(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Proofs read from cached block roots and a few stored blocks equal the RFC ones,
+    at every size (inside, at and past the cached blocks), as the log and its
+    checkpoints grow."""
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 4)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    events = [LedgerEvent(EventType.ISSUED, bytes([i]) * 32, 1_800_000_000 + i) for i in range(40)]
+    memory = MerkleLog(e.leaf_hash() for e in events)
+    appended = 0
+    for batch, checkpointed in ((3, True), (6, True), (2, False), (16, True), (13, False)):
+        with session_factory.begin() as session:
+            ledger_store.append_many(session, events[appended : appended + batch], at=T0)
+            appended += batch
+            if checkpointed:
+                ledger_store.checkpoint(session, signer, at=T0)
+        with session_factory() as session:
+            for size in range(1, appended + 1):
+                for index in range(size):
+                    assert ledger_store.inclusion_proof(session, index, size) == (
+                        memory.inclusion_proof(index, size)
+                    )
+                for old in range(size + 1):
+                    assert ledger_store.consistency_proof(session, old, size) == (
+                        memory.consistency_proof(old, size)
+                    )
+            with pytest.raises(ValueError, match="outside"):
+                ledger_store.inclusion_proof(session, 0, appended + 1)
+            with pytest.raises(ValueError, match="outside"):
+                ledger_store.consistency_proof(session, appended + 1, appended + 1)
+
+
+def test_ledger_proof_reads_a_few_blocks_not_the_log(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 8)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    events = [_event(i) for i in range(300)]
+    with session_factory.begin() as session:
+        ledger_store.append_many(session, events, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+    reads: list[tuple[int, int]] = []
+    read = ledger_store._leaf_hashes
+
+    def counted(session: Session, start: int, end: int) -> list[bytes]:
+        reads.append((start, end))
+        return read(session, start, end)
+
+    monkeypatch.setattr(ledger_store, "_leaf_hashes", counted)
+    with session_factory() as session:
+        ledger_store.inclusion_proof(session, 0, 300)  # the first proof caches the blocks
+        reads.clear()
+        proof = ledger_store.inclusion_proof(session, 123, 300)
+        assert verify_inclusion(events[123].leaf_hash(), 123, 300, proof, _root(events))
+        assert sum(end - start for start, end in reads) <= 2 * 8
+        reads.clear()
+        ledger_store.consistency_proof(session, 77, 300)
+        assert sum(end - start for start, end in reads) <= 2 * 8
+
+
+def test_ledger_proofs_forget_blocks_of_a_rolled_back_checkpoint(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Block roots built inside a transaction that rolls back are not used afterwards."""
+    monkeypatch.setattr(ledger_store, "PROOF_BLOCK", 2)
+    signer = NoteSigner(ORIGIN, Ed25519PrivateKey.generate())
+    gone, kept = [_event(i) for i in range(8)], [_event(i + 100) for i in range(8)]
+    session = session_factory()
+    try:
+        ledger_store.append_many(session, gone, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+        ledger_store.inclusion_proof(session, 5, 8)  # caches blocks of ``gone``
+        session.rollback()
+    finally:
+        session.close()
+    with session_factory.begin() as session:
+        ledger_store.append_many(session, kept, at=T0)
+        ledger_store.checkpoint(session, signer, at=T0)
+    with session_factory() as session:
+        proof = ledger_store.inclusion_proof(session, 5, 8)
+    assert proof == MerkleLog(e.leaf_hash() for e in kept).inclusion_proof(5, 8)
+
+
+def _root(events: list[LedgerEvent]) -> bytes:
+    return MerkleLog(e.leaf_hash() for e in events).root()
+
+
+def test_registry_cache_sees_this_process_changes_at_once(
+    session_factory: sessionmaker[Session],
+) -> None:
+    k1, k2 = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    kid1, kid2, day = f"{ISSUER}#k1", f"{ISSUER}#k2", timedelta(days=1)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid1, k1.public_key(), valid_from=T0)
+    with session_factory() as session:
+        registry = DbTrustRegistry(session)
+        assert registry.key_at(ISSUER, kid1, T0 + 40 * day) is not None  # now cached
+        assert registry.key_at(ISSUER, kid2, T0 + 40 * day) is None  # absent, cached too
+    with session_factory.begin() as session:
+        rotate_key(session, ISSUER, kid2, k2.public_key(), at=T0 + 30 * day)
+    with session_factory() as session:
+        registry = DbTrustRegistry(session)
+        assert registry.key_at(ISSUER, kid1, T0 + 40 * day) is None
+        assert registry.key_at(ISSUER, kid1, T0 + 29 * day) is not None
+        assert registry.key_at(ISSUER, kid2, T0 + 40 * day) is not None
+    with session_factory.begin() as session:
+        retire_key(session, ISSUER, kid2, at=T0 + 35 * day)
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid2, T0 + 40 * day) is None
+    with session_factory.begin() as session:
+        assert DbTrustRegistry(session).is_trusted(ISSUER, "issuer")
+        retire_institution(session, ISSUER, at=T0 + 50 * day)
+    with session_factory() as session:
+        assert not DbTrustRegistry(session).is_trusted(ISSUER, "issuer")
+
+
+def test_registry_cache_keeps_no_answer_read_while_a_change_was_uncommitted(
+    session_factory: sessionmaker[Session], backend: str
+) -> None:
+    """A reader caches the key as it was while a revocation is in flight (PostgreSQL:
+    SQLite's writer locks readers out); the revocation's commit drops that answer,
+    and a rolled-back one leaves the key valid."""
+    key, kid, later = Ed25519PrivateKey.generate(), f"{ISSUER}#k1", T0 + timedelta(days=9)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid, key.public_key(), valid_from=T0)
+    for commit in (False, True):
+        writer = session_factory()
+        try:
+            retire_key(writer, ISSUER, kid, at=T0 + timedelta(days=1))
+            assert DbTrustRegistry(writer).key_at(ISSUER, kid, later) is None  # its own rows
+            if backend == "postgresql":
+                with session_factory() as reader:
+                    assert DbTrustRegistry(reader).key_at(ISSUER, kid, later) is not None
+            writer.commit() if commit else writer.rollback()
+        finally:
+            writer.close()
+        with session_factory() as session:
+            found = DbTrustRegistry(session).key_at(ISSUER, kid, later)
+        assert (found is None) is commit
+
+
+def test_registry_cache_sees_other_processes_changes_after_its_ttl(
+    session_factory: sessionmaker[Session], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    now = [1000.0]
+    monkeypatch.setattr(registry_module, "_clock", lambda: now[0])
+    key, kid, later = Ed25519PrivateKey.generate(), f"{ISSUER}#k1", T0 + timedelta(days=9)
+    with session_factory.begin() as session:
+        add_institution(session, ISSUER, "Bank A", [Role.ISSUER], at=T0)
+        add_key(session, ISSUER, kid, key.public_key(), valid_from=T0)
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is not None
+    with session_factory.begin() as session:  # another process: rows changed directly
+        session.execute(
+            update(InstitutionKey)
+            .where(InstitutionKey.kid == kid)
+            .values(valid_until=T0 + timedelta(days=1))
+        )
+    with session_factory() as session:
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is not None  # cached
+        now[0] += registry_module.REGISTRY_CACHE_SECONDS + 0.1
+        assert DbTrustRegistry(session).key_at(ISSUER, kid, later) is None

@@ -14,10 +14,13 @@ from realname.credentials.merkle import (
     CompactRange,
     MerkleLog,
     consistency_proof,
+    consistency_proof_from,
     inclusion_proof,
+    inclusion_proof_from,
     leaf_hash,
     node_hash,
     root,
+    subtree_hash,
     verify_consistency,
     verify_inclusion,
 )
@@ -189,3 +192,24 @@ def test_random_inclusion_and_consistency_proofs_verify(
     for d in leaves[:size]:
         log.append(d)
     assert log.root() == root_hash
+
+
+@pytest.mark.parametrize("size", range(1, MAX + 1))
+def test_proofs_from_subtree_hashes_equal_the_rfc_recursion(size: int) -> None:
+    """Stores answer proofs from ranges of leaves; the ranges asked are RFC 9162's."""
+    hashes = [leaf_hash(d) for d in LEAVES]
+    asked: list[tuple[int, int]] = []
+
+    def subtree(start: int, end: int) -> bytes:
+        asked.append((start, end))
+        return subtree_hash(hashes[start:end])
+
+    for index in range(size):
+        assert inclusion_proof_from(index, size, subtree) == inclusion_proof(index, size, LEAVES)
+    for old in range(size + 1):
+        assert consistency_proof_from(old, size, subtree) == consistency_proof(old, size, LEAVES)
+    assert all(0 <= start < end <= size for start, end in asked)
+    with pytest.raises(ValueError, match="outside"):
+        inclusion_proof_from(size, size, subtree)
+    with pytest.raises(ValueError, match="outside"):
+        consistency_proof_from(size + 1, size, subtree)

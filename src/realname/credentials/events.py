@@ -14,6 +14,7 @@ ledger holds only a hash of that JWT, so no personal data can be read from the l
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -50,6 +51,7 @@ class LedgerEvent:
 
 
 _HEADER = {event_type.value: f"{_TAG}\n{event_type.value}\n" for event_type in EventType}
+_LEAF_HEADER = {value: f"\x00{header}" for value, header in _HEADER.items()}
 
 
 def _data(event_type: EventType, credential_hash: bytes, at: int) -> bytes:
@@ -67,4 +69,6 @@ def event_leaf_hash(event_type: EventType, credential_hash: bytes, at: int) -> b
     """
     if len(credential_hash) != 32 or at < 0:
         raise ValueError("a ledger event has a 32-byte hash and a time >= 0")
-    return leaf_hash(_data(event_type, credential_hash, at))
+    # leaf_hash(_data(...)) in one expression: the 0x00 prefix leads the header text.
+    header = _LEAF_HEADER[str.__str__(event_type)]
+    return hashlib.sha256(f"{header}{credential_hash.hex()}\n{at}\n".encode("ascii")).digest()

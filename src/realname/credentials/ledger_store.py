@@ -7,7 +7,8 @@ batch (group commit), and a writer that loses the race for the next indexes retr
 :func:`checkpoint` signs the current tree head with the log key
 (C2SP tlog-checkpoint) and stores the note; witnesses' cosignatures are merged in
 later with :func:`store_cosigned`. Proofs are computed with
-:mod:`~realname.credentials.merkle` from the stored leaf hashes.
+:mod:`~realname.credentials.merkle` from the stored leaf hashes, reading only the
+few blocks of leaves a proof touches (see :func:`_subtrees`).
 """
 
 from __future__ import annotations
@@ -31,7 +32,15 @@ from realname.credentials.checkpoint import (
     sign_checkpoint,
 )
 from realname.credentials.events import EventType, LedgerEvent
-from realname.credentials.merkle import CompactRange, MerkleLog
+from realname.credentials.merkle import (
+    CompactRange,
+    MerkleLog,
+    SubtreeHash,
+    consistency_proof_from,
+    inclusion_proof_from,
+    node_hash,
+    subtree_hash,
+)
 from realname.credentials.verifier import LedgerEvidence
 from realname.errors import NotFound, RealnameError
 from realname.store.models import LedgerCheckpoint, LedgerLeaf
@@ -147,9 +156,10 @@ def _engine(session: Session) -> Engine:
 
 
 def forget_tree_state() -> None:
-    """Drop every cached tree state (the next checkpoint reads all leaves)."""
+    """Drop every cached tree state (the next checkpoint or proof reads all leaves)."""
     with _TREES_LOCK:
         _TREES.clear()
+        _PYRAMIDS.clear()
 
 
 def _tree_state(session: Session) -> CompactRange:
@@ -217,14 +227,161 @@ def latest_checkpoint(session: Session) -> LedgerCheckpoint | None:
     )
 
 
+#: Leaves per block whose root a process caches for proofs (a power of two): a
+#: proof reads one or two blocks of leaves, and the cache holds one hash per block
+#: (a million leaves: 16,384 hashes).
+PROOF_BLOCK = 64
+
+
+@dataclass(frozen=True)
+class _Pyramid:
+    """What a process keeps to answer proofs without reading the whole log.
+
+    ``levels[0]`` are the roots of the blocks ``[j·B, (j+1)·B)``, each level above
+    pairs the one below (so a perfect subtree of ``B·2**level`` leaves is one
+    lookup); ``edge`` are the leaf hashes past the last whole block up to the
+    checkpoint. Built only up to a stored checkpoint whose root they were checked
+    to reproduce, and used only while that checkpoint is still stored with that
+    root (as :func:`_tree_state` does): a root commits to every leaf below it, so
+    hashes built from rows of a transaction that later rolled back are dropped.
+    """
+
+    levels: tuple[tuple[bytes, ...], ...]
+    edge: tuple[bytes, ...]
+    checked_size: int
+    checked_root: bytes
+
+    @property
+    def covered(self) -> int:
+        """Leaves covered by whole cached blocks."""
+        return len(self.levels[0]) * PROOF_BLOCK if self.levels else 0
+
+
+_PYRAMIDS: weakref.WeakKeyDictionary[Engine, _Pyramid] = weakref.WeakKeyDictionary()
+
+
+def _leaf_hashes(session: Session, start: int, end: int) -> list[bytes]:
+    """The stored leaf hashes of indexes ``start <= i < end``, in order (all present)."""
+    hashes = list(
+        session.scalars(
+            select(LedgerLeaf.leaf_hash)
+            .where(LedgerLeaf.leaf_index >= start, LedgerLeaf.leaf_index < end)
+            .order_by(LedgerLeaf.leaf_index)
+        )
+    )
+    if len(hashes) != end - start:
+        raise ValueError(f"the log holds fewer than {end} leaves")
+    return hashes
+
+
+def _levels(blocks: Sequence[bytes]) -> tuple[tuple[bytes, ...], ...]:
+    if not blocks:
+        return ()
+    levels = [tuple(blocks)]
+    while len(levels[-1]) > 1:
+        below = levels[-1]
+        levels.append(tuple(node_hash(below[i], below[i + 1]) for i in range(0, len(below) - 1, 2)))
+    return tuple(levels)
+
+
+def _subtrees(session: Session, size: int, pyramid: _Pyramid | None) -> SubtreeHash:
+    """``MTH(D[start:end])`` for ranges of the first ``size`` leaves, read sparingly.
+
+    A perfect subtree of at least a block inside the cached pyramid is one lookup;
+    a smaller one is hashed from its block's leaves (the cached edge, or read once
+    per request); any other range splits as RFC 9162 does. An inclusion proof so
+    reads the leaf's block (and the block at the tree's edge when the tree is past
+    the cached checkpoint), a consistency proof the block at the old size: never
+    the whole log. A tree larger than the stored log raises ``ValueError`` (the
+    block holding its last leaf is always read or cached).
+    """
+    levels = pyramid.levels if pyramid is not None else ()
+    covered = pyramid.covered if pyramid is not None else 0
+    blocks: dict[int, list[bytes] | tuple[bytes, ...]] = {}
+    if pyramid is not None and covered < size <= pyramid.checked_size:
+        blocks[covered // PROOF_BLOCK] = pyramid.edge[: size - covered]
+
+    def block(j: int) -> Sequence[bytes]:
+        if j not in blocks:
+            blocks[j] = _leaf_hashes(session, j * PROOF_BLOCK, min((j + 1) * PROOF_BLOCK, size))
+        return blocks[j]
+
+    def subtree(start: int, end: int) -> bytes:
+        n = end - start
+        if n & (n - 1) == 0 and start % n == 0:  # a perfect subtree
+            if n >= PROOF_BLOCK and end <= covered:
+                return levels[(n // PROOF_BLOCK).bit_length() - 1][start // n]
+            if n <= PROOF_BLOCK:
+                base = start - start % PROOF_BLOCK
+                return subtree_hash(block(base // PROOF_BLOCK)[start - base : end - base])
+        k = 1 << ((n - 1).bit_length() - 1)  # as merkle's recursion splits
+        return node_hash(subtree(start, start + k), subtree(start + k, end))
+
+    return subtree
+
+
+def _pyramid(session: Session) -> _Pyramid | None:
+    """The cached block roots, extended to the latest stored checkpoint and checked.
+
+    One query when the checkpoint has not moved; extending reads only the leaves
+    appended since the cached checkpoint (all of them the first time in a process).
+    ``None`` when there is no checkpoint yet, or when the stored leaves do not
+    reproduce the checkpoint's root (then nothing is cached, and proofs computed
+    from the leaves will not verify either).
+    """
+    with _TREES_LOCK:
+        cached = _PYRAMIDS.get(_engine(session))
+    head = session.execute(
+        select(LedgerCheckpoint.tree_size, LedgerCheckpoint.root_hash)
+        .order_by(LedgerCheckpoint.tree_size.desc())
+        .limit(1)
+    ).first()
+    if head is None or head.tree_size == 0:
+        return None
+    if cached is not None:
+        if cached.checked_size == head.tree_size and cached.checked_root == head.root_hash:
+            return cached
+        stored = session.get(LedgerCheckpoint, cached.checked_size)
+        if stored is None or stored.root_hash != cached.checked_root:
+            cached = None
+    blocks = list(cached.levels[0]) if cached is not None and cached.levels else []
+    start = len(blocks) * PROOF_BLOCK
+    fresh = _leaf_hashes(session, start, head.tree_size)
+    whole = len(fresh) - len(fresh) % PROOF_BLOCK
+    blocks += [subtree_hash(fresh[i : i + PROOF_BLOCK]) for i in range(0, whole, PROOF_BLOCK)]
+    candidate = _Pyramid(_levels(blocks), tuple(fresh[whole:]), head.tree_size, head.root_hash)
+    # Checked as a verifier would: the blocks and the edge give the checkpoint's root.
+    if _subtrees(session, head.tree_size, candidate)(0, head.tree_size) != head.root_hash:
+        logger.warning("stored ledger leaves do not reproduce the latest checkpoint")
+        return None
+    with _TREES_LOCK:
+        _PYRAMIDS[_engine(session)] = candidate
+    return candidate
+
+
 def inclusion_proof(session: Session, index: int, tree_size: int) -> list[bytes]:
-    """The audit path of leaf ``index`` in the tree of ``tree_size`` leaves."""
-    return load_log(session, tree_size).inclusion_proof(index, tree_size)
+    """The audit path of leaf ``index`` in the tree of ``tree_size`` leaves.
+
+    Reads a block or two of leaves, not the log (see :func:`_subtrees`).
+    """
+    pyramid = _stored_tree(session, tree_size)
+    return inclusion_proof_from(index, tree_size, _subtrees(session, tree_size, pyramid))
 
 
 def consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:
     """The proof that the tree of ``old_size`` leaves is a prefix of ``new_size``."""
-    return load_log(session, new_size).consistency_proof(old_size, new_size)
+    pyramid = _stored_tree(session, new_size)
+    return consistency_proof_from(old_size, new_size, _subtrees(session, new_size, pyramid))
+
+
+def _stored_tree(session: Session, tree_size: int) -> _Pyramid | None:
+    """The pyramid, once ``tree_size`` is known to be within the stored log."""
+    pyramid = _pyramid(session)
+    if pyramid is None or not 0 <= tree_size <= pyramid.checked_size:
+        stored = size(session)  # past the checkpoint: one primary-key lookup
+        if not 0 <= tree_size <= stored:
+            raise ValueError(f"tree size {tree_size} is outside 0..{stored}")
+    return pyramid
 
 
 def evidence_for(session: Session, credential_hash: bytes) -> LedgerEvidence | None:

@@ -29,18 +29,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [
     "EMPTY_ROOT",
     "HASH_SIZE",
     "CompactRange",
     "MerkleLog",
+    "SubtreeHash",
     "consistency_proof",
+    "consistency_proof_from",
     "inclusion_proof",
+    "inclusion_proof_from",
     "leaf_hash",
     "node_hash",
     "root",
+    "subtree_hash",
     "verify_consistency",
     "verify_inclusion",
 ]
@@ -77,6 +81,11 @@ def _mth(hashes: Sequence[bytes]) -> bytes:
     return node_hash(_mth(hashes[:k]), _mth(hashes[k:]))
 
 
+def subtree_hash(leaf_hashes: Sequence[bytes]) -> bytes:
+    """The Merkle Tree Hash over leaf *hashes* (RFC 9162 §2.1.1); see :func:`root`."""
+    return _mth(leaf_hashes)
+
+
 def _path(m: int, hashes: Sequence[bytes]) -> list[bytes]:
     """PATH(m, D[n]) over leaf hashes (RFC 9162 §2.1.3.1)."""
     n = len(hashes)
@@ -97,6 +106,61 @@ def _subproof(m: int, hashes: Sequence[bytes], whole: bool) -> list[bytes]:
     if m <= k:
         return [*_subproof(m, hashes[:k], whole), _mth(hashes[k:])]
     return [*_subproof(m - k, hashes[k:], False), _mth(hashes[:k])]
+
+
+#: ``MTH(D[start:end])`` for ``0 <= start < end``: the hash of a run of leaves.
+SubtreeHash = Callable[[int, int], bytes]
+
+
+def inclusion_proof_from(index: int, size: int, subtree: SubtreeHash) -> list[bytes]:
+    """PATH(index, D[0:size]) with every subtree hash asked of ``subtree(start, end)``.
+
+    The same recursion as :func:`inclusion_proof`, over leaf positions instead of a
+    list: a store that keeps (or caches) subtree hashes answers a proof with
+    O(log n) of them instead of rehashing every leaf. The ranges asked for are
+    those of RFC 9162's recursion: a left part is always a perfect subtree aligned
+    on its size; a right part ending at ``size`` may not be.
+    """
+    if not 0 <= index < size:
+        raise ValueError(f"leaf index {index} is outside 0..{size - 1}")
+    path: list[bytes] = []
+    start, end = 0, size
+    while end - start > 1:
+        k = _split(end - start)
+        if index - start < k:
+            path.append(subtree(start + k, end))
+            end = start + k
+        else:
+            path.append(subtree(start, start + k))
+            start += k
+    path.reverse()  # the recursion lists the deepest sibling first
+    return path
+
+
+def consistency_proof_from(old_size: int, new_size: int, subtree: SubtreeHash) -> list[bytes]:
+    """SUBPROOF(old_size, D[0:new_size], true), asked of ``subtree``.
+
+    See :func:`inclusion_proof_from`; the proof is empty when ``old_size`` is 0 or
+    equals ``new_size``.
+    """
+    if not 0 <= old_size <= new_size:
+        raise ValueError(f"old size {old_size} is outside 0..{new_size}")
+    if old_size in (0, new_size):
+        return []
+    proof: list[bytes] = []
+    m, start, end, whole = old_size, 0, new_size, True
+    while m != end - start:
+        k = _split(end - start)
+        if m <= k:
+            proof.append(subtree(start + k, end))
+            end = start + k
+        else:
+            proof.append(subtree(start, start + k))
+            m, start, whole = m - k, start + k, False
+    if not whole:
+        proof.append(subtree(start, end))
+    proof.reverse()
+    return proof
 
 
 def _check_size(size: int, available: int) -> None:
@@ -155,8 +219,8 @@ def verify_inclusion(
     that transparency-dev/merkle uses: the path has ``inner`` hashes below the point
     where leaf ``index`` and leaf ``size - 1`` part (combined on the side the index
     bit says) and then ``border`` hashes, one per set bit of the index above that
-    point, all on the left. It runs on every presentation, so it is one loop with
-    no per-level bookkeeping. ``leaf`` is the leaf *hash* (see :func:`leaf_hash`).
+    point, all on the left. It runs on every presentation, so it is two plain loops
+    with no per-level bookkeeping. ``leaf`` is the leaf *hash* (see :func:`leaf_hash`).
     Malformed input answers ``False``.
     """
     if not (
@@ -172,13 +236,18 @@ def verify_inclusion(
         return False
     r = leaf
     sha256, prefix = hashlib.sha256, _NODE_PREFIX  # node_hash inlined
-    for level, p in enumerate(proof):
-        if not isinstance(p, bytes) or len(p) != HASH_SIZE:
+    try:
+        # Every length in one C-level pass rather than a check per level.
+        if proof and {*map(len, proof)} != {HASH_SIZE}:
             return False
-        if level < inner and not (index >> level) & 1:
-            r = sha256(prefix + r + p).digest()
-        else:
+        # Below ``inner`` the index bit says the side; above it, all on the left.
+        for p in proof[:inner]:
+            r = sha256(prefix + p + r).digest() if index & 1 else sha256(prefix + r + p).digest()
+            index >>= 1
+        for p in proof[inner:]:
             r = sha256(prefix + p + r).digest()
+    except TypeError:  # a proof item that is not bytes
+        return False
     return hmac.compare_digest(r, root_hash)
 
 

@@ -5,34 +5,50 @@ Keys are never deleted: each has a validity interval ``[valid_from, valid_until)
 one, so a credential is checked against the key valid at its ``iat`` and credentials
 issued before a rotation keep verifying. :func:`retire_key` closes one key early
 (for example at the time a compromise began), after which it verifies nothing newer.
+
+:class:`DbTrustRegistry` answers from a small per-database cache, because every
+presentation asks it for the issuer and its key: changes made through this module
+clear it at once and again when their transaction ends, and changes made by other
+processes are seen within :data:`REGISTRY_CACHE_SECONDS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import threading
+import time
+import weakref
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from realname.credentials.did import public_key_from_did_key, validate_did
+from realname.credentials.sdjwt import ed25519_public_key
 from realname.errors import Conflict, NotFound, RealnameError
 from realname.store.models import InstitutionKey, TrustedInstitution
 
 __all__ = [
+    "REGISTRY_CACHE_SECONDS",
     "DbTrustRegistry",
     "KeyIntervalInvalid",
     "Role",
     "add_institution",
     "add_key",
+    "registry_changed",
     "retire_institution",
     "retire_key",
     "rotate_key",
 ]
+
+#: How long a process answers from what it read of the registry. Its own changes
+#: (through this module) are seen at once; another process's within this time.
+REGISTRY_CACHE_SECONDS = 5.0
 
 
 class Role(StrEnum):
@@ -45,6 +61,94 @@ class KeyIntervalInvalid(RealnameError):
     code: ClassVar[str] = "KEY_INTERVAL_INVALID"
     http_status: ClassVar[int] = 422
     default_message: ClassVar[str] = "A key's validity must end after it starts."
+
+
+class _Cache:
+    """What one process read of one database's registry, each answer with an expiry.
+
+    ``generation`` moves on every change made in this process, so an answer read
+    from the database before a change and stored after it is not kept.
+    """
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.generation = 0
+        self.entries: dict[tuple[str, ...], tuple[float, Any]] = {}
+
+    def clear(self) -> None:
+        with self.lock:
+            self.generation += 1
+            self.entries.clear()
+
+
+_CACHE_ENTRIES = 4096
+_clock = time.monotonic  # a test can move time on
+_CACHES: weakref.WeakKeyDictionary[Engine, _Cache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+_DIRTY = "realname.registry.changed"  # session.info: registry rows changed, not yet ended
+_HOOKED = "realname.registry.hooked"
+
+
+def _cache(session: Session) -> _Cache:
+    bind = session.get_bind()
+    engine = bind if isinstance(bind, Engine) else bind.engine
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = _Cache()
+    return cache
+
+
+def _transaction_ended(session: Session) -> None:
+    if session.info.pop(_DIRTY, False):
+        _cache(session).clear()
+
+
+def registry_changed(session: Session) -> None:
+    """Note that ``session`` changed registry rows: drop this process's cached answers
+    now and once more when the transaction commits or rolls back (readers meanwhile
+    may have cached the rows as they were)."""
+    session.info[_DIRTY] = True
+    if not session.info.get(_HOOKED):
+        session.info[_HOOKED] = True
+        event.listen(session, "after_commit", _transaction_ended)
+        event.listen(session, "after_rollback", _transaction_ended)
+    _cache(session).clear()
+
+
+def _cached(session: Session, key: tuple[str, ...], read: Callable[[], Any]) -> Any:
+    """``read()``, answered from the cache while fresh. A session with uncommitted
+    registry changes reads its own rows and caches nothing."""
+    if session.info.get(_DIRTY):
+        return read()
+    cache = _cache(session)
+    now = _clock()
+    with cache.lock:
+        hit = cache.entries.get(key)
+        generation = cache.generation
+    if hit is not None and hit[0] > now:
+        return hit[1]
+    value = read()
+    with cache.lock:
+        if cache.generation == generation:
+            if len(cache.entries) >= _CACHE_ENTRIES:
+                # Keys come from presentations (any DID, any kid): stay small.
+                cache.entries.clear()
+            cache.entries[key] = (now + REGISTRY_CACHE_SECONDS, value)
+    return value
+
+
+@dataclass(frozen=True)
+class _KeyRow:
+    public_key: Ed25519PublicKey
+    valid_from: datetime
+    valid_until: datetime | None
+
+
+@dataclass(frozen=True)
+class _InstitutionRow:
+    retired: bool
+    roles: tuple[str, ...]
 
 
 def _raw(key: Ed25519PublicKey) -> bytes:
@@ -70,6 +174,7 @@ def add_institution(
     )
     session.add(institution)
     session.flush()
+    registry_changed(session)
     if did.startswith("did:key:"):
         # A did:key is its own key: register it so it can be found like any other.
         add_key(
@@ -86,6 +191,7 @@ def retire_institution(session: Session, did: str, *, at: datetime) -> None:
     """Stop trusting an institution from ``at`` on (its rows stay for the record)."""
     _institution(session, did).retired_at = at
     session.flush()
+    registry_changed(session)
 
 
 def add_key(
@@ -117,6 +223,7 @@ def add_key(
     )
     session.add(key)
     session.flush()
+    registry_changed(session)
     return key
 
 
@@ -127,6 +234,7 @@ def rotate_key(
     for key in session.scalars(select(InstitutionKey).where(InstitutionKey.institution_did == did)):
         if key.valid_from <= at and (key.valid_until is None or key.valid_until > at):
             key.valid_until = at
+    registry_changed(session)
     return add_key(session, did, kid, public_key, valid_from=at)
 
 
@@ -144,6 +252,7 @@ def retire_key(session: Session, did: str, kid: str, *, at: datetime) -> None:
     if key.valid_until is None or key.valid_until > at:
         key.valid_until = at
     session.flush()
+    registry_changed(session)
 
 
 class DbTrustRegistry:
@@ -153,22 +262,34 @@ class DbTrustRegistry:
         self._session = session
 
     def is_trusted(self, did: str, role: str) -> bool:
-        institution = self._session.get(TrustedInstitution, did)
-        return (
-            institution is not None and institution.retired_at is None and role in institution.roles
+        row: _InstitutionRow | None = _cached(
+            self._session, ("institution", did), lambda: self._institution(did)
         )
+        return row is not None and not row.retired and role in row.roles
 
     def key_at(self, did: str, kid: str, at: datetime) -> Ed25519PublicKey | None:
+        key: _KeyRow | None = _cached(self._session, ("key", did, kid), lambda: self._key(did, kid))
+        if key is None or at < key.valid_from:
+            return None
+        if key.valid_until is not None and at >= key.valid_until:
+            return None
+        return key.public_key
+
+    def _institution(self, did: str) -> _InstitutionRow | None:
+        institution = self._session.get(TrustedInstitution, did)
+        if institution is None:
+            return None
+        return _InstitutionRow(institution.retired_at is not None, tuple(institution.roles))
+
+    def _key(self, did: str, kid: str) -> _KeyRow | None:
         key = self._session.scalar(
             select(InstitutionKey).where(
                 InstitutionKey.institution_did == did, InstitutionKey.kid == kid
             )
         )
-        if key is None or at < key.valid_from:
+        if key is None:
             return None
-        if key.valid_until is not None and at >= key.valid_until:
-            return None
-        return Ed25519PublicKey.from_public_bytes(key.public_key)
+        return _KeyRow(ed25519_public_key(key.public_key), key.valid_from, key.valid_until)
 
     def keys_of(self, did: str) -> list[InstitutionKey]:
         """Every key of ``did``, oldest first (for publishing and audits)."""

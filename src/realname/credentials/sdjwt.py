@@ -18,7 +18,6 @@ against the reference library as an independent parser.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import functools
 import hashlib
@@ -67,12 +66,17 @@ class SdJwtMalformed(RealnameError):
     default_message: ClassVar[str] = "The credential presentation is malformed."
 
 
+_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+_STD_TO_URL = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url_encode(data: bytes) -> str:
     """base64url without padding (RFC 7515 §2)."""
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+    # binascii directly: ``base64.urlsafe_b64encode`` is two Python-level calls
+    # around the same C function, and the verifier encodes a digest per presentation.
+    return binascii.b2a_base64(data, newline=False).translate(_STD_TO_URL).rstrip(b"=").decode()
 
 
-_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
 _PADDING = (b"", b"", b"==", b"=")  # by len % 4; 1 is never valid
 
 
@@ -153,7 +157,25 @@ def ed25519_public_key(raw: bytes) -> Ed25519PublicKey:
     return Ed25519PublicKey.from_public_bytes(raw)
 
 
-@dataclass(frozen=True)
+_HEADER_CACHE_MAX_CHARS = 256
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_header(segment: str) -> dict[str, Any]:
+    # Every credential of an issuer key carries the same protected header, and every
+    # KB-JWT the same one, so the decoded header is kept by its exact text (only
+    # short ones, so the cache stays small). A refused header raises, which
+    # lru_cache never stores. Callers get a copy (see :meth:`Jws.parse`).
+    return _json_object(b64url_decode(segment))
+
+
+def _header(segment: str) -> dict[str, Any]:
+    if len(segment) > _HEADER_CACHE_MAX_CHARS:
+        return _json_object(b64url_decode(segment))
+    return _cached_header(segment).copy()
+
+
+@dataclass(frozen=True, slots=True)
 class Jws:
     """A parsed compact JWS: header, payload and the bytes the signature covers."""
 
@@ -168,7 +190,7 @@ class Jws:
         parts = compact.split(".")
         if len(parts) != 3:
             raise SdJwtMalformed("A JWS has three parts.")
-        header = _json_object(b64url_decode(parts[0]))
+        header = _header(parts[0])
         payload = _json_object(b64url_decode(parts[1]))
         signature = b64url_decode(parts[2])
         # The decodes above proved the parts ASCII; the signing input is the compact
@@ -196,7 +218,7 @@ def verify_jws_signature(jws: Jws, key: Ed25519PublicKey) -> bool:
     return True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Disclosure:
     """One object-property Disclosure (RFC 9901 §4.2.1): salt, claim name, value."""
 
@@ -242,7 +264,7 @@ def sd_hash(issuer_jwt: str, disclosures: Iterable[str]) -> str:
     return b64url_encode(hashlib.sha256(presented.encode("ascii")).digest())
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SdJwt:
     """An SD-JWT or SD-JWT+KB in compact form, split but not yet verified."""
 

@@ -162,7 +162,7 @@ class LedgerEvidence:
     checkpoint: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class VerifiedPresentation:
     """The claims a verifier may rely on: always-visible ones plus those disclosed."""
 
@@ -188,11 +188,13 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
     if payload.get("_sd_alg", SD_ALG) != SD_ALG:
         raise VcDisclosureMismatch()
     digests = payload.get("_sd", [])
-    if not isinstance(digests, list) or not all(isinstance(d, str) for d in digests):
+    if not isinstance(digests, list) or (digests and {*map(type, digests)} != {str}):
         raise VcDisclosureMismatch()
     if len(set(digests)) != len(digests):
         raise VcDisclosureMismatch()
-    claims = {k: v for k, v in payload.items() if k not in ("_sd", "_sd_alg")}
+    claims = payload.copy()
+    claims.pop("_sd", None)
+    claims.pop("_sd_alg", None)
     seen: set[str] = set()
     for encoded in disclosures:
         try:
