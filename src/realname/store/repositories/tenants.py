@@ -154,34 +154,53 @@ def authenticate_api_key(
     return ApiKeyPrincipal(tenant_id=key.tenant_id, key_id=key.id, scopes=tuple(key.scopes))
 
 
-def authenticate_request(
+def check_api_key(
     engine: Engine, presented: str, *, now: datetime | None = None
-) -> ApiKeyPrincipal | None:
-    """:func:`authenticate_api_key` for a request: a read, and a write only when due.
+) -> tuple[ApiKeyPrincipal | None, datetime | None]:
+    """The principal for a presented key (``None`` as for :func:`authenticate_api_key`),
+    and the time to record as its ``last_used_at`` if that is due, else ``None``.
 
-    Every request authenticates, so the common case is one indexed read of the
-    columns needed, in a read-only transaction: on SQLite a deferred ``BEGIN`` that
-    does not take the database's single write lock. Only when ``last_used_at`` is
-    due for its (throttled) refresh does a short write transaction follow. The key
-    row is read on every call, so a revoked key is refused on the very next request.
+    A read only: one indexed lookup of the columns needed, in a read-only
+    transaction (on SQLite a deferred ``BEGIN``, which neither takes nor waits for the
+    database's single write lock), so it is cheap enough to run on the event loop.
+    The key row is read on every call: a revoked key is refused on the next request.
     """
     parts = _split(presented)
     if parts is None:
-        return None
+        return None, None
     prefix, secret = parts
     with engine.connect() as connection:
         connection.execution_options(**{READ_ONLY: True})
         row = connection.execute(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
     if not _secret_matches(row.secret_hash if row is not None else None, secret):
-        return None
+        return None, None
     assert row is not None
     if row.revoked_at is not None:
-        return None
+        return None, None
     when = now or utcnow()
-    if _touch_due(row.last_used_at, when):
-        with engine.begin() as connection:
-            connection.execute(_TOUCH, {"key_id": row.id, "when": when})
-    return ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
+    principal = ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
+    return principal, when if _touch_due(row.last_used_at, when) else None
+
+
+def touch_api_key(engine: Engine, key_id: str, when: datetime) -> None:
+    """Record ``when`` as the key's ``last_used_at`` (a short write transaction)."""
+    with engine.begin() as connection:
+        connection.execute(_TOUCH, {"key_id": key_id, "when": when})
+
+
+def authenticate_request(
+    engine: Engine, presented: str, *, now: datetime | None = None
+) -> ApiKeyPrincipal | None:
+    """:func:`authenticate_api_key` for a request: a read, and a write only when due.
+
+    Every request authenticates, so the common case is :func:`check_api_key` alone;
+    only when ``last_used_at`` is due for its (throttled) refresh does the short
+    write transaction of :func:`touch_api_key` follow.
+    """
+    principal, touch_at = check_api_key(engine, presented, now=now)
+    if principal is not None and touch_at is not None:
+        touch_api_key(engine, principal.key_id, touch_at)
+    return principal
 
 
 def revoke_api_key(session: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
@@ -211,9 +230,11 @@ __all__ = [
     "ApiKeyPrincipal",
     "authenticate_api_key",
     "authenticate_request",
+    "check_api_key",
     "create_tenant",
     "get_tenant",
     "issue_api_key",
     "list_api_keys",
     "revoke_api_key",
+    "touch_api_key",
 ]
