@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
@@ -64,6 +64,23 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 # "function" scope: commit before the response is sent, so a client that gets
 # 200 and asks again sees what it wrote.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def get_loop_session(context: ContextDep) -> AsyncIterator[Session]:
+    """:func:`get_session` for ``async`` handlers, opened and closed on the event loop.
+
+    A plain ``def`` generator dependency costs two worker-thread hops per request
+    (enter and exit). An ``async`` handler does its database work on the loop anyway,
+    each transaction inside :func:`transaction` and ended before any await, so by the
+    time it returns there is nothing left to commit and closing is free. Only for such
+    handlers: a ``def`` handler's transaction, still open at the end, would be
+    committed here on the loop, which may then wait for SQLite's write lock.
+    """
+    with context.session_factory() as session, transaction(session):
+        yield session
+
+
+LoopSessionDep = Annotated[Session, Depends(get_loop_session, scope="function")]
 
 
 async def get_vault(context: ContextDep) -> Vault:
