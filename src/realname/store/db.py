@@ -9,6 +9,7 @@ without an ``alembic.ini``.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.errors import ConfigurationError, RealnameError
@@ -31,6 +32,9 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: Execution option for a connection that only reads: on SQLite its transaction
 #: starts with a deferred ``BEGIN``, taking no write lock.
 READ_ONLY = "realname_read_only"
+
+#: How a SQLite transaction that may write begins: with the write lock (see below).
+_BEGIN = "BEGIN IMMEDIATE"
 
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -104,10 +108,14 @@ def _configure_sqlite(engine: Engine) -> None:
         # allows one writer at a time anyway; PostgreSQL is the store for concurrency.
         # A connection marked READ_ONLY (it will not write) takes a deferred BEGIN: a
         # consistent snapshot that neither takes nor waits for the write lock.
-        if connection.get_execution_options().get(READ_ONLY):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # Sent on the driver's connection, not through exec_driver_sql: this runs for
+        # every transaction, and SQLAlchemy's statement machinery costs more than the
+        # BEGIN itself. Errors are wrapped as SQLAlchemy would wrap them.
+        statement = "BEGIN" if connection.get_execution_options().get(READ_ONLY) else _BEGIN
+        try:
+            connection.connection.driver_connection.execute(statement)
+        except sqlite3.Error as error:
+            raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
 
 
 def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
