@@ -6,11 +6,13 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from realname.api.app import create_app
 from realname.config import Settings
 from realname.store.db import make_engine, make_session_factory
-from realname.store.repositories.tenants import create_tenant, issue_api_key
+from realname.store.models import ApiKey
+from realname.store.repositories.tenants import create_tenant, issue_api_key, revoke_api_key
 
 PROBLEM = "application/problem+json"
 
@@ -82,6 +84,25 @@ def test_valid_api_key_identifies_tenant(client: TestClient, settings: Settings)
         response = client.get("/v1/tenant", headers=headers)
         assert response.status_code == 200
         assert response.json()["scopes"] == ["identity:validate"]
+
+
+def test_a_key_records_its_use_and_is_refused_once_revoked(
+    client: TestClient, settings: Settings
+) -> None:
+    key = _issue_key(settings, ["*"])
+    headers = {"Authorization": f"Bearer {key}"}
+    assert client.get("/v1/tenant", headers=headers).status_code == 200
+    engine = make_engine(settings.resolved_database_url)
+    try:
+        with make_session_factory(engine).begin() as session:
+            (row,) = session.scalars(select(ApiKey)).all()
+            assert row.last_used_at is not None
+            revoke_api_key(session, row.id)
+    finally:
+        engine.dispose()
+    refused = client.get("/v1/tenant", headers=headers)
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "UNAUTHORIZED"
 
 
 def test_caller_request_id_is_echoed_only_when_safe(client: TestClient) -> None:

@@ -5,10 +5,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select, text
-from sqlalchemy.exc import IntegrityError, StatementError
+from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import QueuePool
 
 from realname.store.db import (
+    SQLITE_MAX_OVERFLOW,
     DatabaseNotReady,
     check_ready,
     current_revision,
@@ -16,6 +18,7 @@ from realname.store.db import (
     make_engine,
     make_session_factory,
     normalise_url,
+    read_only,
     upgrade,
 )
 from realname.store.models import Person, Tenant
@@ -51,6 +54,40 @@ def test_sqlite_engine_creates_its_directory_and_sets_pragmas(tmp_path: Path) ->
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
         assert path.exists()
+    finally:
+        engine.dispose()
+
+
+def test_a_sqlite_file_has_a_connection_for_every_worker_thread(tmp_path: Path) -> None:
+    """Forty threads (anyio's pool) and the loop each hold a connection without waiting."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'realname.db'}")
+    try:
+        assert isinstance(engine.pool, QueuePool)
+        assert engine.pool.size() + SQLITE_MAX_OVERFLOW >= 41
+        held = [engine.connect() for _ in range(41)]  # would wait (30 s) without them
+        for connection in held:
+            connection.close()
+    finally:
+        engine.dispose()
+
+
+def test_a_sqlite_begin_that_cannot_get_the_write_lock_is_a_sqlalchemy_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "realname.db"
+    engine = make_engine(f"sqlite:///{path}")
+    try:
+        with engine.connect() as holder:
+            holder.begin()  # BEGIN IMMEDIATE: holds the write lock
+            with engine.connect() as waiter:
+                driver = waiter.connection.driver_connection
+                assert driver is not None
+                driver.execute("PRAGMA busy_timeout=50")  # outside any transaction
+                with pytest.raises(OperationalError, match="locked"):
+                    waiter.begin()
+                with read_only():
+                    waiter.begin()  # a reader does not wait for the lock
+                assert waiter.exec_driver_sql("SELECT 1").scalar() == 1
     finally:
         engine.dispose()
 

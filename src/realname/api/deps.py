@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated
 
+import anyio.to_thread
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
@@ -13,7 +14,7 @@ from realname.accounts.errors import RecordedRefusal
 from realname.api.context import AppContext
 from realname.errors import Forbidden, Unauthorized
 from realname.privacy.vault import Vault
-from realname.store.repositories.tenants import ApiKeyPrincipal, authenticate_request
+from realname.store.repositories.tenants import ApiKeyPrincipal, check_api_key, touch_api_key
 
 
 async def get_context(request: Request) -> AppContext:
@@ -70,11 +71,13 @@ async def get_loop_session(context: ContextDep) -> AsyncIterator[Session]:
     and end each of their transactions themselves (:func:`transaction`).
 
     Opening a session does no I/O, and closing one whose transactions have ended only
-    hands its connection back, so neither needs the hop to a worker thread and back
-    that a plain ``def`` dependency costs on every request. A transaction a handler
-    left open is rolled back, never committed.
+    hands its connection back, so neither needs the two worker-thread hops (enter and
+    exit) that a plain ``def`` dependency costs on every request. Work a handler left
+    open is committed (rolled back on error), as :func:`get_session` does. Only for
+    such handlers: a ``def`` handler's transaction, still open at the end, would be
+    committed here on the loop, which may then wait for SQLite's write lock.
     """
-    with context.session_factory() as session:
+    with context.session_factory() as session, transaction(session):
         yield session
 
 
@@ -105,18 +108,20 @@ async def get_principal(
 ) -> ApiKeyPrincipal:
     """The tenant API key behind the request; 401 problem when missing or wrong.
 
-    A read on its own connection, not the request's session: authenticating takes
-    no write lock (see :func:`~realname.store.repositories.tenants.authenticate_request`)
-    and leaves no transaction open across the await between this dependency and the
-    handler. It runs on the event loop: one indexed read (and a SHA-256) costs less
-    than the hop to a worker thread and back, which every request would pay.
+    ``async`` and on its own connection, not the request's session: the check is one
+    read that takes no write lock (:func:`~realname.store.repositories.tenants.check_api_key`),
+    as brief as the handlers' own database work on the loop, so it is not worth a
+    hop to a worker thread. The throttled ``last_used_at`` write, which may wait for
+    SQLite's write lock, goes to a worker thread when it is due.
     """
     presented = presented_key(authorization, x_api_key)
     if presented is None:
         raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
-    principal = authenticate_request(context.engine, presented)
+    principal, touch_at = check_api_key(context.engine, presented)
     if principal is None:
         raise Unauthorized("The API key is unknown or revoked.")
+    if touch_at is not None:
+        await anyio.to_thread.run_sync(touch_api_key, context.engine, principal.key_id, touch_at)
     return principal
 
 

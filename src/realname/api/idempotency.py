@@ -47,7 +47,7 @@ import anyio.to_thread
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from fastapi import FastAPI
-from sqlalchemy import CursorResult, delete, update
+from sqlalchemy import CursorResult, Engine, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import Headers
@@ -59,7 +59,7 @@ from realname.api.deps import presented_key
 from realname.errors import BadRequest, Conflict, RealnameError
 from realname.privacy.keys import Keyring, hkdf_sha256
 from realname.store.models import IdempotencyKey
-from realname.store.repositories.tenants import authenticate_api_key
+from realname.store.repositories.tenants import authenticate_api_key, check_api_key
 from realname.store.types import utcnow
 
 logger = logging.getLogger(__name__)
@@ -222,10 +222,19 @@ class IdempotencyStore:
         self._prune_lock = threading.Lock()
 
     def authenticate(self, presented: str) -> str | None:
-        """The tenant of a presented API key, or ``None``."""
-        with self._factory.begin() as session:
-            principal = authenticate_api_key(session, presented)
-            return None if principal is None else str(principal.tenant_id)
+        """The tenant of a presented API key, or ``None``.
+
+        A read without the write lock, as the route's own key check is
+        (:func:`~realname.store.repositories.tenants.check_api_key`); recording the
+        key's use is left to that check.
+        """
+        bind = self._factory.kw.get("bind")
+        if not isinstance(bind, Engine):  # pragma: no cover - the app binds an engine
+            with self._factory.begin() as session:
+                principal = authenticate_api_key(session, presented)
+        else:
+            principal, _ = check_api_key(bind, presented)
+        return None if principal is None else str(principal.tenant_id)
 
     def claim(
         self, tenant_id: str, key: str, request_fingerprint: str, now: datetime

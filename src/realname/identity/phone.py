@@ -168,9 +168,12 @@ def _parse(number: str) -> MobileNumber | PhoneReason:
         return "not_mainland"
     national = str(parsed.national_number)
     looks_mobile = len(national) == 11 and national.startswith("1")
-    if not phonenumbers.is_valid_number(parsed):
+    # For +86 (a single region) is_valid_number is number_type != UNKNOWN; asking
+    # for the type once saves libphonenumber a second pass over its patterns.
+    kind = phonenumbers.number_type(parsed)
+    if kind == PhoneNumberType.UNKNOWN:
         return "unknown_range" if looks_mobile else "not_mobile"
-    if phonenumbers.number_type(parsed) != PhoneNumberType.MOBILE:
+    if kind != PhoneNumberType.MOBILE:
         return "not_mobile"
     block = _block(national)
     if block is None:

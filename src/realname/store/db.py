@@ -36,6 +36,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 #: start with a deferred ``BEGIN``, taking no write lock.
 _READ_ONLY: ContextVar[bool] = ContextVar("realname_read_only", default=False)
 
+#: Connections a file-backed SQLite engine may open beyond its pool of five. A
+#: SQLite connection costs a file handle and a page cache, so there are enough for
+#: every worker thread of the API process (anyio's default is 40) and the event loop
+#: at once: with SQLAlchemy's default of ten, requests admitted together would queue
+#: for a connection (and the loop with them) rather than for the write lock.
+SQLITE_MAX_OVERFLOW = 64
+
 #: How long a SQLite connection waits for another writer before giving up.
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 
@@ -141,7 +148,8 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
     """Create an engine for ``url`` with the settings realname relies on.
 
     SQLite: the parent directory is created, and every connection runs in WAL mode
-    with foreign keys enforced and a busy timeout. PostgreSQL: ``postgresql://`` is
+    with foreign keys enforced and a busy timeout; a file database's pool may grow to
+    ``5 + SQLITE_MAX_OVERFLOW`` connections. PostgreSQL: ``postgresql://`` is
     rewritten to ``postgresql+psycopg://`` and pooled connections are pinged before
     use. Extra keyword arguments go to :func:`sqlalchemy.create_engine`.
     """
@@ -150,6 +158,7 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
         path = _sqlite_file(parsed)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
+            kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         kwargs["connect_args"] = connect_args

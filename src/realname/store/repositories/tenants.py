@@ -165,16 +165,16 @@ _RECENT_MAX = 4096
 _RECENT: dict[tuple[str, bytes], tuple[ApiKeyPrincipal, datetime]] = {}
 
 
-def authenticate_request(
+def check_api_key(
     engine: Engine, presented: str, *, now: datetime | None = None
-) -> ApiKeyPrincipal | None:
-    """:func:`authenticate_api_key` for a request: a read, and a write only when due.
+) -> tuple[ApiKeyPrincipal | None, datetime | None]:
+    """The principal for a presented key (``None`` as for :func:`authenticate_api_key`),
+    and the time to record as its ``last_used_at`` if that is due, else ``None``.
 
-    Every request authenticates, so the common case is one indexed read of the
-    columns needed, in a read-only transaction: on SQLite a deferred ``BEGIN`` that
-    does not take the database's single write lock. Only when ``last_used_at`` is
-    due for its (throttled) refresh does a short write transaction follow. A key just
-    checked is trusted for :data:`RECENT_TTL` without reading it again.
+    A read only: one indexed lookup of the columns needed, in a read-only
+    transaction (on SQLite a deferred ``BEGIN``, which neither takes nor waits for the
+    database's single write lock), so it is cheap enough to run on the event loop. A
+    key just checked is trusted for :data:`RECENT_TTL` without reading it again.
     """
     digest = (
         engine.url.render_as_string(hide_password=True),
@@ -183,26 +183,23 @@ def authenticate_request(
     when = now or utcnow()
     recent = _RECENT.get(digest)
     if recent is not None and timedelta(0) <= when - recent[1] < RECENT_TTL:
-        return recent[0]
+        return recent[0], None
     parts = _split(presented)
     if parts is None:
-        return None
+        return None, None
     prefix, secret = parts
     with read_only(), engine.connect() as connection:
         row = connection.execute(_KEY_BY_PREFIX, {"prefix": prefix}).one_or_none()
     if not _secret_matches(row.secret_hash if row is not None else None, secret):
-        return None
+        return None, None
     assert row is not None
     if row.revoked_at is not None:
-        return None
-    if _touch_due(row.last_used_at, when):
-        with engine.begin() as connection:
-            connection.execute(_TOUCH, {"key_id": row.id, "when": when})
+        return None, None
     principal = ApiKeyPrincipal(tenant_id=row.tenant_id, key_id=row.id, scopes=tuple(row.scopes))
     if len(_RECENT) >= _RECENT_MAX:
         _RECENT.clear()
     _RECENT[digest] = (principal, when)
-    return principal
+    return principal, when if _touch_due(row.last_used_at, when) else None
 
 
 def forget_recent(key_id: str | None = None) -> None:
@@ -210,6 +207,27 @@ def forget_recent(key_id: str | None = None) -> None:
     for digest, (principal, _) in list(_RECENT.items()):
         if key_id is None or principal.key_id == key_id:
             _RECENT.pop(digest, None)
+
+
+def touch_api_key(engine: Engine, key_id: str, when: datetime) -> None:
+    """Record ``when`` as the key's ``last_used_at`` (a short write transaction)."""
+    with engine.begin() as connection:
+        connection.execute(_TOUCH, {"key_id": key_id, "when": when})
+
+
+def authenticate_request(
+    engine: Engine, presented: str, *, now: datetime | None = None
+) -> ApiKeyPrincipal | None:
+    """:func:`authenticate_api_key` for a request: a read, and a write only when due.
+
+    Every request authenticates, so the common case is :func:`check_api_key` alone;
+    only when ``last_used_at`` is due for its (throttled) refresh does the short
+    write transaction of :func:`touch_api_key` follow.
+    """
+    principal, touch_at = check_api_key(engine, presented, now=now)
+    if principal is not None and touch_at is not None:
+        touch_api_key(engine, principal.key_id, touch_at)
+    return principal
 
 
 def revoke_api_key(session: Session, key_id: str, *, tenant_id: str | None = None) -> ApiKey:
@@ -240,9 +258,11 @@ __all__ = [
     "ApiKeyPrincipal",
     "authenticate_api_key",
     "authenticate_request",
+    "check_api_key",
     "create_tenant",
     "get_tenant",
     "issue_api_key",
     "list_api_keys",
     "revoke_api_key",
+    "touch_api_key",
 ]
