@@ -419,7 +419,8 @@ class AttemptEvent(Base):
     """One failed or successful attempt, counted by the sliding-window attempt limits.
 
     ``key_hash`` is a blind index (ID number, phone) or an HMAC (device id, IP
-    address), never the value itself. Rows older than the longest window are pruned.
+    address), never the value itself. Rows are kept a day (the risk gate's velocity)
+    and then pruned (:func:`realname.accounts.limits.retention`).
     """
 
     __tablename__ = "attempt_events"
