@@ -159,6 +159,9 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             kwargs.setdefault("max_overflow", SQLITE_MAX_OVERFLOW)
+            # The connection used last is handed out first: its page cache is the one
+            # most likely still valid, and idle connections stay idle.
+            kwargs.setdefault("pool_use_lifo", True)
         connect_args = dict(kwargs.pop("connect_args", {}))
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         kwargs["connect_args"] = connect_args
