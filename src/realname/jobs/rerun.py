@@ -64,6 +64,17 @@ def pending_accounts(session: Session, limit: int) -> list[tuple[str, str | None
     return [(account_id, product) for account_id, product in rows]
 
 
+def _pending(session_factory: sessionmaker[Session], limit: int) -> list[tuple[str, str | None]]:
+    with session_factory() as session:
+        return pending_accounts(session, limit)
+
+
+def _sync_review_cases(session_factory: sessionmaker[Session]) -> None:
+    with session_factory() as session:
+        sync_review_cases(session, datetime.now(UTC))
+        session.commit()
+
+
 async def rerun_unavailable(
     session_factory: sessionmaker[Session],
     vault: Vault,
@@ -74,8 +85,7 @@ async def rerun_unavailable(
     limit: int = 100,
 ) -> RerunReport:
     """Verify again, one transaction each, every account an outage left pending."""
-    with session_factory() as session:
-        pending = pending_accounts(session, limit)
+    pending = await anyio.to_thread.run_sync(_pending, session_factory, limit)
     completed = still = 0
     for account_id, product in pending:
         with session_factory() as session:
@@ -117,7 +127,13 @@ logger = logging.getLogger(__name__)
 
 
 async def rerun_forever(context: Any, interval: float, limit: int = 20) -> None:
-    """Every ``interval`` seconds, re-run what outages left pending (first pass after one)."""
+    """Every ``interval`` seconds, re-run what outages left pending (first pass after one).
+
+    The passes' own queries run in a worker thread. On the event loop, a SQLite BEGIN
+    that waits for the write lock blocks the loop, and the lock may be held by a
+    ``def`` handler whose transaction ends only when the loop schedules its
+    dependency's exit: the wait would last the whole busy timeout.
+    """
     while True:
         await anyio.sleep(interval)
         try:
@@ -133,9 +149,7 @@ async def rerun_forever(context: Any, interval: float, limit: int = 20) -> None:
             logger.warning("re-run pass failed", extra={"exc_type": type(exc).__name__})
         try:
             # The review queue's intake rides on the same loop (realname.ops.cases).
-            with context.session_factory() as session:
-                sync_review_cases(session, datetime.now(UTC))
-                session.commit()
+            await anyio.to_thread.run_sync(_sync_review_cases, context.session_factory)
         except Exception as exc:
             logger.warning("review intake failed", extra={"exc_type": type(exc).__name__})
 

@@ -82,7 +82,8 @@ _HOLDERS = (
     .distinct()
 )
 _HOLDER_IDS = (
-    select(_PEOPLE.c.id)
+    # created_at is selected too: PostgreSQL orders a DISTINCT only by what it selects.
+    select(_PEOPLE.c.id, _PEOPLE.c.created_at)
     .join(_ELEMENTS, _ELEMENTS.c.person_id == _PEOPLE.c.id)
     .where(
         _PEOPLE.c.tenant_id == bindparam("tenant_id"),
@@ -284,7 +285,7 @@ def holder_ids(session: Session, vault: Vault, tenant_id: str, kind: str, value:
         raise BadRequest("This kind of element cannot be looked up.", kind=kind)
     index = vault.blind_index(kind, canonical_value(kind, value))
     params = {"tenant_id": tenant_id, "kind": kind, "index": index}
-    return list(session.scalars(_HOLDER_IDS, params))
+    return [row.id for row in session.execute(_HOLDER_IDS, params)]
 
 
 def find_person_by_id_number(
