@@ -13,12 +13,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.api.routing import SessionEndingRoute
 from realname.credentials import service
 from realname.credentials.status_list import RevokeReason
 from realname.errors import BadRequest
 from realname.verification import users
 
-router = APIRouter(tags=["credentials"])
+router = APIRouter(tags=["credentials"], route_class=SessionEndingRoute)
 Issue = Depends(require_scope("credentials:issue"))
 Verify = Depends(require_scope("credentials:verify"))
 Admin = Depends(require_scope("registry:admin"))

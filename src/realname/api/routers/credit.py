@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from realname.api.context import AppContext
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope, transaction
+from realname.api.routing import SessionEndingRoute
 from realname.authorities.sandbox.thirdparty import NO_RECORDS, SandboxThirdParty
 from realname.authorities.thirdparty import ThirdPartyProvider, ThirdPartyRecords
 from realname.credit.decision import decide
@@ -38,7 +39,7 @@ from realname.verification import users
 from realname.verification.levels import Level
 from realname.verification.service import LOCKED_RECYCLED
 
-router = APIRouter(prefix="/v1/credit", tags=["credit"])
+router = APIRouter(prefix="/v1/credit", tags=["credit"], route_class=SessionEndingRoute)
 Assess = Depends(require_scope("users:write"))
 
 MIN_AMOUNT_FEN = 50_000

@@ -26,12 +26,13 @@ from realname.api.deps import (
     require_scope,
     transaction,
 )
+from realname.api.routing import SessionEndingRoute
 from realname.errors import BadRequest
 from realname.verification import face_sessions as faces
 from realname.verification import users
 from realname.verification.policy import ProductPolicy
 
-router = APIRouter(prefix="/v1/users", tags=["face"])
+router = APIRouter(prefix="/v1/users", tags=["face"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
 

@@ -7,10 +7,11 @@ from pydantic import BaseModel
 
 from realname import __version__
 from realname.api.deps import ContextDep
+from realname.api.routing import SessionEndingRoute
 from realname.errors import RealnameError
 from realname.store.db import check_ready
 
-router = APIRouter(tags=["health"])
+router = APIRouter(tags=["health"], route_class=SessionEndingRoute)
 
 
 class Health(BaseModel):

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from realname.api.deps import require_scope
+from realname.api.routing import SessionEndingRoute
 from realname.identity.inspection import FieldReport, inspect_elements
 
-router = APIRouter(prefix="/v1/identity", tags=["identity"])
+router = APIRouter(prefix="/v1/identity", tags=["identity"], route_class=SessionEndingRoute)
 
 
 class ElementsIn(BaseModel):

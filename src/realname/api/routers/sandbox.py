@@ -13,11 +13,12 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
 from realname.api.deps import ContextDep, require_scope
+from realname.api.routing import SessionEndingRoute
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.errors import NotFound
 from realname.identity import phone as phones
 
-router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"])
+router = APIRouter(prefix="/v1/sandbox", tags=["sandbox"], route_class=SessionEndingRoute)
 
 
 class InboxIn(BaseModel):

@@ -30,6 +30,7 @@ from realname.api.deps import (
     transaction,
 )
 from realname.api.routers.users import ChallengeOut, FaceIn
+from realname.api.routing import SessionEndingRoute
 from realname.errors import BadRequest
 from realname.risk.errors import StepUpInvalid
 from realname.risk.service import SqlStepUpLedger
@@ -43,7 +44,7 @@ from realname.verification.evidence import Possession
 from realname.verification.intake import RawSubmission
 from realname.verification.service import verify
 
-router = APIRouter(prefix="/v1/step-ups", tags=["step-up"])
+router = APIRouter(prefix="/v1/step-ups", tags=["step-up"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
 

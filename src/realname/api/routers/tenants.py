@@ -6,8 +6,9 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from realname.api.deps import PrincipalDep
+from realname.api.routing import SessionEndingRoute
 
-router = APIRouter(prefix="/v1", tags=["tenants"])
+router = APIRouter(prefix="/v1", tags=["tenants"], route_class=SessionEndingRoute)
 
 
 class WhoAmI(BaseModel):

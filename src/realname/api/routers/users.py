@@ -23,6 +23,7 @@ from realname.api.deps import (
     require_scope,
     transaction,
 )
+from realname.api.routing import SessionEndingRoute
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
@@ -35,7 +36,7 @@ from realname.store.repositories.tenants import ApiKeyPrincipal
 from realname.verification import users
 from realname.verification.phone_change import change_phone
 
-router = APIRouter(prefix="/v1/users", tags=["users"])
+router = APIRouter(prefix="/v1/users", tags=["users"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
 

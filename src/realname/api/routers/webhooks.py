@@ -9,11 +9,12 @@ from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from realname.api.deps import ContextDep, PrincipalDep, SessionDep, require_scope
+from realname.api.routing import SessionEndingRoute
 from realname.store.models import WebhookDelivery, WebhookEndpoint
 from realname.webhooks import outbox
 from realname.webhooks.sealing import SecretBox
 
-router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("webhooks:write"))
 Read = Depends(require_scope("webhooks:read"))
 
