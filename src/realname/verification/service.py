@@ -176,37 +176,37 @@ def _unchanged(
 
 
 def _record_checks(session: Session, account: Account, records: list[CheckRecord]) -> None:
+    """Each authority call as answered, or as unavailable (nothing billed, no answer)."""
     rows = []
     for record in records:
         answer, unavailable = record.answer, record.unavailable
+        raw_code: str | None
+        request_id: str | None
         if answer is not None:
-            rows.append(
-                CheckRecordRow(
-                    tenant_id=account.tenant_id,
-                    account_id=account.id,
-                    check_kind=record.check.value,
-                    provider=answer.provider,
-                    outcome=record.outcome,
-                    raw_code=answer.code,
-                    raw_message=answer.message,
-                    provider_request_id=answer.request_id,
-                    billable=answer.billable,
-                    cost_fen=answer.cost_fen,
-                    latency_ms=answer.latency_ms,
-                )
-            )
+            provider, raw_code, request_id = answer.provider, answer.code, answer.request_id
+            message, billable = answer.message, answer.billable
+            cost_fen, latency_ms = answer.cost_fen, answer.latency_ms
         elif unavailable is not None:
-            rows.append(
-                CheckRecordRow(
-                    tenant_id=account.tenant_id,
-                    account_id=account.id,
-                    check_kind=record.check.value,
-                    provider=unavailable.provider,
-                    outcome=record.outcome,
-                    raw_code=unavailable.raw_code,
-                    provider_request_id=unavailable.request_id,
-                )
+            provider, raw_code = unavailable.provider, unavailable.raw_code
+            request_id, message, billable = unavailable.request_id, None, False
+            cost_fen = latency_ms = 0
+        else:
+            continue
+        rows.append(
+            CheckRecordRow(
+                tenant_id=account.tenant_id,
+                account_id=account.id,
+                check_kind=record.check.value,
+                provider=provider,
+                outcome=record.outcome,
+                raw_code=raw_code,
+                raw_message=message,
+                provider_request_id=request_id,
+                billable=billable,
+                cost_fen=cost_fen,
+                latency_ms=latency_ms,
             )
+        )
     record_checks(session, rows)
 
 
