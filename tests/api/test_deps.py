@@ -8,7 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from realname.api.app import create_app
-from realname.api.deps import LoopSessionDep, transaction
+from realname.api.deps import SessionDep, transaction
 from realname.config import Settings
 from realname.store.models import Tenant
 from realname.store.repositories.tenants import create_tenant
@@ -24,7 +24,7 @@ def test_an_async_handlers_loop_session_commits_its_work_or_rolls_it_back(
 ) -> None:
     app = create_app(settings)
 
-    async def write(name: str, session: LoopSessionDep, fail: bool = False) -> dict[str, str]:
+    async def write(name: str, session: SessionDep, fail: bool = False) -> dict[str, str]:
         if in_handler_transaction:
             with transaction(session):
                 create_tenant(session, name)

@@ -55,8 +55,18 @@ def transaction(session: Session) -> Iterator[Session]:
         session.commit()
 
 
-def get_session(context: ContextDep) -> Iterator[Session]:
-    """One session per request, its transaction ended when the handler returns."""
+async def get_session(context: ContextDep) -> AsyncIterator[Session]:
+    """One session per request, its transaction ended when the handler returns.
+
+    Opened and closed on the event loop: opening a session does no I/O, and by the
+    time this exits the handler has ended its transactions — an ``async`` handler in
+    :func:`transaction` blocks before any ``await``, a ``def`` handler in its own
+    worker thread (:class:`realname.api.routing.SessionEndingRoute`) — so closing only
+    hands the connection back. A ``def`` generator dependency would cost two
+    worker-thread hops (enter and exit) on every request. Work left open anyway is
+    committed here (rolled back on error); a commit never waits for SQLite's write
+    lock, which only a BEGIN does.
+    """
     with context.session_factory() as session, transaction(session):
         yield session
 
@@ -64,24 +74,6 @@ def get_session(context: ContextDep) -> Iterator[Session]:
 # "function" scope: commit before the response is sent, so a client that gets
 # 200 and asks again sees what it wrote.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-
-
-async def get_loop_session(context: ContextDep) -> AsyncIterator[Session]:
-    """The request's session for ``async def`` handlers, which run on the event loop
-    and end each of their transactions themselves (:func:`transaction`).
-
-    Opening a session does no I/O, and closing one whose transactions have ended only
-    hands its connection back, so neither needs the two worker-thread hops (enter and
-    exit) that a plain ``def`` dependency costs on every request. Work a handler left
-    open is committed (rolled back on error), as :func:`get_session` does. Only for
-    such handlers: a ``def`` handler's transaction, still open at the end, would be
-    committed here on the loop, which may then wait for SQLite's write lock.
-    """
-    with context.session_factory() as session, transaction(session):
-        yield session
-
-
-LoopSessionDep = Annotated[Session, Depends(get_loop_session, scope="function")]
 
 
 async def get_vault(context: ContextDep) -> Vault:

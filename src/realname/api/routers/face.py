@@ -20,7 +20,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from realname.api.deps import (
     ContextDep,
-    LoopSessionDep,
     PrincipalDep,
     SessionDep,
     require_scope,
@@ -153,7 +152,7 @@ async def upload_face_frames(
     user_id: str,
     session_id: str,
     body: FramesIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> SessionOut:

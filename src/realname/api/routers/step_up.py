@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from realname.accounts import otp
 from realname.api.deps import (
     ContextDep,
-    LoopSessionDep,
     PrincipalDep,
     SessionDep,
     require_scope,
@@ -110,7 +109,7 @@ def get_step_up(step_up_id: str, session: SessionDep, principal: PrincipalDep) -
 
 @router.post("/{step_up_id}/otp", response_model=ChallengeOut, dependencies=[Write])
 async def send_step_up_code(
-    step_up_id: str, session: LoopSessionDep, context: ContextDep, principal: PrincipalDep
+    step_up_id: str, session: SessionDep, context: ContextDep, principal: PrincipalDep
 ) -> ChallengeOut:
     """Send an SMS code to the account's bound phone for the ``otp`` factor."""
     with transaction(session):
@@ -138,7 +137,7 @@ async def send_step_up_code(
 async def complete_step_up(
     step_up_id: str,
     body: CompleteIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> StepUpOut:

@@ -17,7 +17,6 @@ from realname.accounts.possession import prove_possession
 from realname.api.context import AppContext
 from realname.api.deps import (
     ContextDep,
-    LoopSessionDep,
     PrincipalDep,
     SessionDep,
     require_scope,
@@ -245,7 +244,7 @@ def _status_out(view: users.StatusView) -> StatusOut:
 
 @router.post("/sign-in", response_model=ChallengeOut, dependencies=[Write])
 async def start_sign_in(
-    body: SignInIn, session: LoopSessionDep, context: ContextDep, principal: PrincipalDep
+    body: SignInIn, session: SessionDep, context: ContextDep, principal: PrincipalDep
 ) -> ChallengeOut:
     """Send a 6-digit SMS code; the answer is the same whether or not the phone has an account."""
     with transaction(session):
@@ -300,7 +299,7 @@ def withdraw_consent(
 async def submit_identity(
     user_id: str,
     body: IdentityIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
     request: Request,
@@ -364,7 +363,7 @@ async def _submit_identity(
 async def start_phone_proof(
     user_id: str,
     body: PhoneIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> ChallengeOut:
@@ -406,7 +405,7 @@ def prove_phone(
 async def change_bound_phone(
     user_id: str,
     body: PhoneChangeIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
     request: Request,
@@ -468,7 +467,7 @@ def get_status(
 async def start_link(
     user_id: str,
     body: LinkChallengeIn,
-    session: LoopSessionDep,
+    session: SessionDep,
     context: ContextDep,
     principal: PrincipalDep,
 ) -> ChallengeOut:
