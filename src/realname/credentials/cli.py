@@ -6,7 +6,6 @@ import base64
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,6 +16,7 @@ from sqlalchemy.orm import Session
 from realname.config import get_settings
 from realname.credentials import service
 from realname.errors import RealnameError
+from realname.store.types import utcnow
 
 credentials_app = typer.Typer(
     help="Reusable verification: trust registry, ledger, presentations.", no_args_is_help=True
@@ -61,10 +61,6 @@ def _key(value: str | None) -> bytes | None:
     return raw
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @institution_app.command("add")
 def institution_add(
     did: Annotated[str, typer.Argument(help="did:web or did:key of the institution.")],
@@ -81,7 +77,7 @@ def institution_add(
             did,
             name,
             role,
-            at=_now(),
+            at=utcnow(),
             signing_key=_key(signing_key),
             ledger_key=_key(ledger_key),
             witness_key=_key(witness_key),
@@ -98,12 +94,12 @@ def institution_rotate(
     """Open a new key now; keys of the same purpose close (old credentials still verify)."""
     with _session() as (session, me):
         if did == "self":
-            kid = service.rotate_own_key(session, me, at=_now())
+            kid = service.rotate_own_key(session, me, at=utcnow())
         else:
             raw = _key(public_key)
             if kid is None or raw is None:
                 raise typer.BadParameter("--kid and --public-key are needed for a partner.")
-            service.rotate_institution_key(session, did, kid, raw, at=_now())
+            service.rotate_institution_key(session, did, kid, raw, at=utcnow())
     console.print(f"rotated in {kid}")
 
 
@@ -114,7 +110,7 @@ def institution_retire(
 ) -> None:
     """Close a key now: it verifies only credentials issued before."""
     with _session() as (session, _):
-        service.retire_institution_key(session, did, kid, at=_now())
+        service.retire_institution_key(session, did, kid, at=utcnow())
     console.print(f"retired {kid}")
 
 
@@ -122,7 +118,7 @@ def institution_retire(
 def institution_list() -> None:
     """The registry, one line per key: did, name, roles, kid, valid from, valid until."""
     with _session() as (session, me):
-        service.ensure_self(session, me, at=_now())
+        service.ensure_self(session, me, at=utcnow())
         lines = []
         for row, keys in service.list_institutions(session):
             roles = ",".join(row.roles) + (" (retired)" if row.retired_at else "")
@@ -139,7 +135,7 @@ def institution_list() -> None:
 def checkpoint() -> None:
     """Sign a ledger checkpoint now (if leaves were appended) and print the latest note."""
     with _session() as (session, me):
-        service.checkpoint_now(session, me, at=_now())
+        service.checkpoint_now(session, me, at=utcnow())
         note = service.latest_note(session)
     typer.echo(note, nl=False)
 
@@ -153,7 +149,9 @@ def verify(
     """Verify a presentation as this institution would; exit 1 with the VC_* code if not."""
     text = typer.get_text_stream("stdin").read() if str(file) == "-" else file.read_text()
     with _session() as (session, me):
-        verified = service.verify(session, me, text.strip(), nonce=nonce, audience=aud, now=_now())
+        verified = service.verify(
+            session, me, text.strip(), nonce=nonce, audience=aud, now=utcnow()
+        )
         out = {
             "valid": True,
             "issuer": verified.issuer,

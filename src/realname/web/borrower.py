@@ -24,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from realname.accounts import otp
 from realname.accounts import service as accounts
 from realname.accounts.errors import AccountsError, OtpRateLimited
 from realname.accounts.possession import prove_possession
@@ -39,6 +40,7 @@ from realname.store.models import Account, OtpChallenge, Tenant
 from realname.store.repositories.checks import list_checks
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import create_tenant
+from realname.store.types import utcnow
 from realname.verification import users
 from realname.verification.catalogue import Language, get_catalogue
 from realname.verification.levels import Level
@@ -285,10 +287,6 @@ REMEDY_LINKS = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _other(language: Language) -> Language:
     return "en" if language == "zh-CN" else "zh-CN"
 
@@ -342,7 +340,7 @@ def _signed_in(request: Request, session: Session) -> Account | None:
     if not token:
         return None
     principal = accounts.authenticate_session(
-        session, token, tenant_id=web_tenant_id(session), now=_now()
+        session, token, tenant_id=web_tenant_id(session), now=utcnow()
     )
     if principal is None:
         return None
@@ -516,7 +514,7 @@ async def sign_in(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 context.sms,
                 web_tenant_id(session),
                 phone,
-                now=_now(),
+                now=utcnow(),
                 language=lang,
             )
     except OtpRateLimited:
@@ -587,7 +585,7 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
             status_code=403,
             next_path=next_path,
         )
-    if not (code.isdigit() and len(code) == 6):
+    if not otp.normalise_code(code)[1]:
         return _code_page(
             request,
             lang,
@@ -607,7 +605,7 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 phone=phone,
                 challenge_id=challenge_id,
                 code=code,
-                now=_now(),
+                now=utcnow(),
             )
     except AccountsError as error:
         return _code_page(
@@ -658,7 +656,7 @@ async def sign_out(request: Request, lang: LangQuery = "zh-CN") -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if token and _csrf_ok(token, _one(form, "csrf")):
         with _unit(request) as session:
-            accounts.revoke(session, token, now=_now())
+            accounts.revoke(session, token, now=utcnow())
     response = RedirectResponse(f"/?lang={lang}", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -690,7 +688,7 @@ def consent(request: Request, lang: LangQuery = "zh-CN") -> Response:
         account = _signed_in(request, session)
         if account is None:
             return _to_sign_in(lang)
-        held = users.consents_of(session, account, _now())
+        held = users.consents_of(session, account, utcnow())
     return _consent_page(request, lang, held, None, 200)
 
 
@@ -702,13 +700,13 @@ async def give_consent(request: Request, lang: LangQuery = "zh-CN") -> Response:
         if account is None:
             return _expired_page(request, lang)
         if not _csrf_ok(request.cookies.get(SESSION_COOKIE), _one(form, "csrf")):
-            held = users.consents_of(session, account, _now())
+            held = users.consents_of(session, account, utcnow())
             return _consent_page(request, lang, held, CHROME[lang]["csrf"], 403)
         kinds = [kind for kind in form.get("kinds", []) if kind in CONSENT_KINDS]
         if not kinds:
-            held = users.consents_of(session, account, _now())
+            held = users.consents_of(session, account, utcnow())
             return _consent_page(request, lang, held, CHROME[lang]["consent_none"], 422)
-        users.give_consents(session, account, kinds, _now())
+        users.give_consents(session, account, kinds, utcnow())
     return RedirectResponse(f"/identity?lang={lang}", status_code=303)
 
 
@@ -786,7 +784,7 @@ async def submit_identity(request: Request, lang: LangQuery = "zh-CN") -> Respon
     if challenge_id:
         # The borrower answers the code sent to prove holding the submitted phone.
         challenge = {"id": challenge_id, "masked_phone": masking.mask_phone(values["phone"])}
-        if not (code.isdigit() and len(code) == 6):
+        if not otp.normalise_code(code)[1]:
             return _identity_page(
                 request,
                 lang,
@@ -804,7 +802,7 @@ async def submit_identity(request: Request, lang: LangQuery = "zh-CN") -> Respon
                     account_id=account.id,
                     challenge_id=challenge_id,
                     code=code,
-                    now=_now(),
+                    now=utcnow(),
                 )
         except AccountsError as error:
             return _identity_page(
@@ -828,7 +826,7 @@ async def submit_identity(request: Request, lang: LangQuery = "zh-CN") -> Respon
                 phone=values["phone"],
                 bank_card=values["bank_card"] or None,
                 policy=context.policies.product("default"),
-                now=_now(),
+                now=utcnow(),
                 ip=request.client.host if request.client else None,
                 sms=context.sms,
             )

@@ -9,7 +9,7 @@ holds that phone — does the page say that no account uses it.
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -22,6 +22,7 @@ from realname.identity import phone as phones
 from realname.identity.inspection import inspect_elements
 from realname.store.models import Account
 from realname.store.repositories.people import find_accounts_by_phone
+from realname.store.types import utcnow
 from realname.verification.catalogue import Language
 from realname.web.borrower import (
     CHROME,
@@ -78,10 +79,6 @@ WORDS: dict[Language, dict[str, str]] = {
         "back_status": "Back to your status",
     },
 }
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _page(
@@ -144,7 +141,7 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 tenant_id=account.tenant_id,
                 account_id=account.id,
                 other_phone=phone,
-                now=_now(),
+                now=utcnow(),
                 language=lang,
             )
     except OtpRateLimited:
@@ -155,7 +152,7 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 account_id=account.id,
                 phone=phone,
                 purpose=otp.Purpose.LINK_ACCOUNT.value,
-                now=_now(),
+                now=utcnow(),
             )
         if pending is not None:  # a second submit: carry on with the first code
             return _code_page(request, lang, phone, pending, {})
@@ -207,7 +204,7 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
         if others and all(linking.are_linked(session, account.id, other) for other in others):
             # Already linked: a second submit of the same code.
             return _page(request, lang, "done", {"masked": masking.mask_phone(phone)})
-    if not (code.isdigit() and len(code) == 6):
+    if not otp.normalise_code(code)[1]:
         return _code_page(
             request, lang, phone, challenge_id, {"code": FIELD_ERRORS[lang]["code"]}, 422
         )
@@ -221,7 +218,7 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 code=code,
                 purpose=otp.Purpose.LINK_ACCOUNT,
                 account_id=account.id,
-                now=_now(),
+                now=utcnow(),
             )
     except AccountsError as error:
         return _code_page(
@@ -237,7 +234,7 @@ async def verify(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 account_id=account.id,
                 other_account_id=others[0],
                 challenge_id=challenge_id,
-                now=_now(),
+                now=utcnow(),
             )
     except RealnameError:
         return _code_page(request, lang, phone, challenge_id, {"code": CHROME[lang]["error"]}, 400)

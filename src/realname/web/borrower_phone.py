@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -46,6 +46,7 @@ from realname.risk.signals import Action as RiskAction
 from realname.store.models import Account, Person
 from realname.store.repositories.bindings import BINDINGS_TABLE, list_bindings
 from realname.store.repositories.people import read_account_phone
+from realname.store.types import utcnow
 from realname.verification import users
 from realname.verification.catalogue import Language, get_catalogue
 from realname.verification.causes import CauseCode
@@ -201,10 +202,6 @@ def step_up_needed(policy: ProductPolicy, *, locked: bool, best: Level) -> StepU
     return StepUpNeeds(identity=True, face=face, bank_card="bank_card" in alternatives)
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _mask_binding(vault: Vault, person: Person | None, binding: Any) -> str:
     if person is None or binding.phone_ciphertext is None:
         return "***"
@@ -312,7 +309,7 @@ def _step_up_page(
 ) -> HTMLResponse:
     needs = _needs(session, request, account)
     catalogue = get_catalogue()
-    held = users.consents_of(session, account, _now())
+    held = users.consents_of(session, account, utcnow())
     wanted = [kind for kind in ("bank_card", "face") if getattr(needs, kind)]
     factor_words = [catalogue.word("factor", factor, lang) for factor in needs.factors]
     joiner = "、" if lang == "zh-CN" else ", "
@@ -442,7 +439,7 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 phone=new_phone,
                 purpose=otp.Purpose.POSSESSION,
                 account_id=account.id,
-                now=_now(),
+                now=utcnow(),
                 language=lang,
             )
     except OtpRateLimited:
@@ -453,7 +450,7 @@ async def send_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                 account_id=account.id,
                 phone=new_phone,
                 purpose=otp.Purpose.POSSESSION.value,
-                now=_now(),
+                now=utcnow(),
             )
             if pending is not None:  # a second submit: carry on with the first code
                 return _code_page(request, lang, new_phone, pending, {})
@@ -507,10 +504,10 @@ async def verify_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
             )
         # A second submit of an answered code: the number is proven, carry on.
         proven = possession_proven(
-            session, context.vault, account.id, new_phone, since=_now() - POSSESSION_WINDOW
+            session, context.vault, account.id, new_phone, since=utcnow() - POSSESSION_WINDOW
         )
     if not proven:
-        if not (code.isdigit() and len(code) == 6):
+        if not otp.normalise_code(code)[1]:
             return _code_page(
                 request, lang, new_phone, challenge_id, {"code": FIELD_ERRORS[lang]["code"]}, 422
             )
@@ -523,7 +520,7 @@ async def verify_code(request: Request, lang: LangQuery = "zh-CN") -> Response:
                     account_id=account.id,
                     challenge_id=challenge_id,
                     code=code,
-                    now=_now(),
+                    now=utcnow(),
                 )
         except AccountsError as error:
             return _code_page(
@@ -629,7 +626,7 @@ async def confirm(request: Request, lang: LangQuery = "zh-CN") -> Response:
         elif needs.face and face is None:
             errors["face"] = words["face_required"]
         agreed = [kind for kind in form.get("consents", []) if kind in ("bank_card", "face")]
-        held = users.consents_of(session, account, _now()) | set(agreed)
+        held = users.consents_of(session, account, utcnow()) | set(agreed)
         if needs.face and "face" not in held:
             errors["consent-face"] = words["consent_needed"]
         if values["bank_card"] and "bank_card" not in held:
@@ -637,8 +634,10 @@ async def confirm(request: Request, lang: LangQuery = "zh-CN") -> Response:
         if errors:
             return _step_up_page(request, session, account, lang, values, errors, status_code=422)
         if agreed:
-            users.give_consents(session, account, agreed, _now())
-        gate = risk.guard(session, context.vault, account, RiskAction.PHONE_CHANGE, request, _now())
+            users.give_consents(session, account, agreed, utcnow())
+        gate = risk.guard(
+            session, context.vault, account, RiskAction.PHONE_CHANGE, request, utcnow()
+        )
     if gate.refusal is not None:
         with _unit(request) as session:
             return _step_up_page(
@@ -654,7 +653,7 @@ async def confirm(request: Request, lang: LangQuery = "zh-CN") -> Response:
     try:
         with _unit(request) as session:
             fresh = users.user_account(session, account.tenant_id, account.id)
-            now = _now()
+            now = utcnow()
             await change_phone(
                 session,
                 context.vault,

@@ -16,7 +16,6 @@ through memory only; they are never logged.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,6 +24,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from realname.errors import NotFound, RealnameError
 from realname.store.models import Account
 from realname.store.repositories.checks import latest_result
+from realname.store.types import utcnow
 from realname.verification import face_sessions as faces
 from realname.verification import users
 from realname.verification.catalogue import Language
@@ -119,10 +119,6 @@ WORDS: dict[Language, dict[str, str]] = {
 }
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def _l2(session: Any, account: Account) -> bool:
     latest = latest_result(session, account.id)
     return latest is not None and Level.parse(latest.level_reached) >= Level.L2
@@ -134,7 +130,7 @@ def face_page(request: Request, lang: LangQuery = "zh-CN") -> Response:
         account = _signed_in(request, session)
         if account is None:
             return _to_sign_in(lang)
-        consented = "face" in users.consents_of(session, account, _now())
+        consented = "face" in users.consents_of(session, account, utcnow())
         ready = _l2(session, account)
     mode = "consent" if not consented else ("camera" if ready else "not_ready")
     words = dict(WORDS[lang])
@@ -160,7 +156,7 @@ async def face_consent(request: Request, lang: LangQuery = "zh-CN") -> Response:
             return _expired_page(request, lang)
         if not _csrf_ok(request.cookies.get(SESSION_COOKIE), _one(form, "csrf")):
             return RedirectResponse(f"/face?lang={lang}", status_code=303)
-        users.give_consents(session, account, ["face"], _now())
+        users.give_consents(session, account, ["face"], utcnow())
     return RedirectResponse(f"/face?lang={lang}", status_code=303)
 
 
@@ -190,7 +186,7 @@ def start(request: Request, lang: LangQuery = "zh-CN") -> JSONResponse:
                 context.session_factory,
                 caller,
                 context.policies.product(PRODUCT),
-                now=_now(),
+                now=utcnow(),
             )
     except RealnameError as error:
         return _json_error(error.code, WORDS[lang]["error"], error.http_status)
@@ -254,7 +250,7 @@ async def upload(request: Request, session_id: str, lang: LangQuery = "zh-CN") -
                 session_id=session_id,
                 nonce=nonce[:128],
                 frames=raw,
-                now=_now(),
+                now=utcnow(),
                 retention_days=context.settings.face_frame_retention_days,
             )
         with _unit(request) as session:

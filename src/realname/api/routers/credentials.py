@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -17,6 +17,7 @@ from realname.api.routing import SessionEndingRoute
 from realname.credentials import service
 from realname.credentials.status_list import RevokeReason
 from realname.errors import BadRequest
+from realname.store.types import utcnow
 from realname.verification import users
 
 router = APIRouter(tags=["credentials"], route_class=SessionEndingRoute)
@@ -28,10 +29,6 @@ STATUS_LIST_MEDIA_TYPE = "application/statuslist+jwt"
 #: The app state attributes the router reads: the institution and an optional HTTP client.
 INSTITUTION_STATE = "credentials_institution"
 HTTP_STATE = "credentials_http"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def institution(request: Request, context: ContextDep) -> service.Institution:
@@ -283,7 +280,7 @@ def issue(
     in the same transaction."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
     issued = service.issue_for_account(
-        session, context.vault, me, account, dict(body.holder_jwk), now=_now()
+        session, context.vault, me, account, dict(body.holder_jwk), now=utcnow()
     )
     return IssuedOut(
         sd_jwt=issued.sd_jwt,
@@ -306,7 +303,7 @@ def verify(
         body.presentation,
         nonce=body.nonce,
         audience=body.audience,
-        now=_now(),
+        now=utcnow(),
         http=getattr(request.app.state, HTTP_STATE, None),
     )
     return VerifiedOut(
@@ -327,7 +324,7 @@ def revoke(body: RevokeIn, session: SessionDep, principal: PrincipalDep) -> Revo
         str(principal.tenant_id),
         body.credential_hash,
         RevokeReason(body.reason),
-        now=_now(),
+        now=utcnow(),
     )
     return RevokedOut(
         credential_hash=body.credential_hash.lower(), reason=body.reason, ledger_index=index
@@ -337,7 +334,7 @@ def revoke(body: RevokeIn, session: SessionDep, principal: PrincipalDep) -> Revo
 @router.get("/v1/status-lists/{list_id}", response_class=Response)
 def status_list(list_id: str, session: SessionDep, me: InstitutionDep) -> Response:
     """The signed Token Status List (public)."""
-    token = service.status_list_token(session, me, list_id, now=_now())
+    token = service.status_list_token(session, me, list_id, now=utcnow())
     return Response(
         token,
         media_type=STATUS_LIST_MEDIA_TYPE,
@@ -379,7 +376,7 @@ def consistency_proof(
 def add_cosignatures(body: CosignedIn, session: SessionDep) -> CosignedOut:
     """Merge witnesses' cosignatures into one of our checkpoints (public: only valid
     cosignatures by witnesses in the trust registry are kept)."""
-    witnesses = service.add_cosignatures(session, body.checkpoint, at=_now())
+    witnesses = service.add_cosignatures(session, body.checkpoint, at=utcnow())
     size = int(body.checkpoint.split("\n", 2)[1])
     return CosignedOut(tree_size=size, witnesses=witnesses)
 
@@ -390,7 +387,7 @@ def witness(body: WitnessIn, session: SessionDep, me: InstitutionDep) -> Respons
     consistent with the last one cosigned (409 ``LEDGER_INCONSISTENT`` otherwise);
     answers the cosignature line (public, like C2SP tlog-witness)."""
     line = service.witness_add_checkpoint(
-        session, me, old_size=body.old, proof=body.proof, note=body.checkpoint, now=_now()
+        session, me, old_size=body.old, proof=body.proof, note=body.checkpoint, now=utcnow()
     )
     return Response(line, media_type="text/plain; charset=utf-8")
 
@@ -398,7 +395,7 @@ def witness(body: WitnessIn, session: SessionDep, me: InstitutionDep) -> Respons
 @router.get("/v1/registry/institutions", response_model=list[InstitutionOut], dependencies=[Admin])
 def list_institutions(session: SessionDep, me: InstitutionDep) -> list[InstitutionOut]:
     """The trust registry, this institution first registered with its own public keys."""
-    service.ensure_self(session, me, at=_now())
+    service.ensure_self(session, me, at=utcnow())
     return [_institution_out(row, keys) for row, keys in service.list_institutions(session)]
 
 
@@ -410,7 +407,7 @@ def add_institution(body: InstitutionIn, session: SessionDep) -> InstitutionOut:
         body.did,
         body.name,
         body.roles,
-        at=_now(),
+        at=utcnow(),
         signing_key=_b64key(body.signing_key, "signing_key"),
         ledger_key=_b64key(body.ledger_key, "ledger_key"),
         witness_key=_b64key(body.witness_key, "witness_key"),
@@ -428,7 +425,7 @@ def rotate_key(body: RotateIn, session: SessionDep) -> InstitutionOut:
     """Open a new key; the institution's open keys of the same purpose close now."""
     raw = _b64key(body.public_key, "public_key")
     assert raw is not None
-    service.rotate_institution_key(session, body.did, body.kid, raw, at=_now())
+    service.rotate_institution_key(session, body.did, body.kid, raw, at=utcnow())
     return _one(session, body.did)
 
 
@@ -439,5 +436,5 @@ def rotate_key(body: RotateIn, session: SessionDep) -> InstitutionOut:
 )
 def retire_key(body: RetireIn, session: SessionDep) -> InstitutionOut:
     """Close a key (from ``at``, e.g. when a compromise began): it verifies nothing newer."""
-    service.retire_institution_key(session, body.did, body.kid, at=body.at or _now())
+    service.retire_institution_key(session, body.did, body.kid, at=body.at or utcnow())
     return _one(session, body.did)

@@ -12,7 +12,7 @@ The service is :mod:`realname.verification.face_sessions`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Depends
@@ -27,6 +27,7 @@ from realname.api.deps import (
 )
 from realname.api.routing import SessionEndingRoute
 from realname.errors import BadRequest
+from realname.store.types import utcnow
 from realname.verification import face_sessions as faces
 from realname.verification import users
 from realname.verification.policy import ProductPolicy
@@ -37,10 +38,6 @@ Read = Depends(require_scope("users:read"))
 
 #: The product a face session works toward unless the caller names another L3 one.
 DEFAULT_PRODUCT = "credit_large"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class StartIn(BaseModel):
@@ -133,7 +130,7 @@ def start_face_session(
         context.session_factory,
         account,
         _policy(context, body.product),
-        now=_now(),
+        now=utcnow(),
     )
     return StartedOut(
         session_id=started.session_id,
@@ -166,7 +163,7 @@ async def upload_face_frames(
     """
     with transaction(session):
         account = users.user_account(session, str(principal.tenant_id), user_id)
-        row = faces.view(session, account, session_id, _now())
+        row = faces.view(session, account, session_id, utcnow())
         result = await faces.upload_frames(
             session,
             context.session_factory,
@@ -177,7 +174,7 @@ async def upload_face_frames(
             session_id=session_id,
             nonce=body.nonce,
             frames=[faces.RawFrame(f.media_type, f.content_base64) for f in body.frames],
-            now=_now(),
+            now=utcnow(),
             retention_days=context.settings.face_frame_retention_days,
         )
         return SessionOut.model_validate(result, from_attributes=True)
@@ -190,5 +187,5 @@ def get_face_session(
     """The session's state and, once judged, its result."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
     return SessionOut.model_validate(
-        faces.view(session, account, session_id, _now()), from_attributes=True
+        faces.view(session, account, session_id, utcnow()), from_attributes=True
     )

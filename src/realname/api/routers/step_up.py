@@ -15,7 +15,7 @@ it unlocks that action for that account exactly once.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,7 @@ from realname.risk.signals import Factor
 from realname.store.models import StepUpChallenge
 from realname.store.repositories import audit
 from realname.store.repositories.people import read_account_phone
+from realname.store.types import utcnow
 from realname.verification import users
 from realname.verification.diagnosis import FactorState
 from realname.verification.evidence import Possession
@@ -49,10 +50,6 @@ Read = Depends(require_scope("users:read"))
 
 #: The product policy whose checks prove the bank-card and face factors.
 STEP_UP_PRODUCT = "phone_change"
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class StepUpOut(BaseModel):
@@ -103,7 +100,7 @@ def _out(step_up_id: str, row: StepUpChallenge, causes: list[str] | None = None)
 @router.get("/{step_up_id}", response_model=StepUpOut, dependencies=[Read])
 def get_step_up(step_up_id: str, session: SessionDep, principal: PrincipalDep) -> StepUpOut:
     """The factors demanded, passed and outstanding."""
-    ledger = SqlStepUpLedger(session, str(principal.tenant_id), _now())
+    ledger = SqlStepUpLedger(session, str(principal.tenant_id), utcnow())
     return _out(step_up_id, ledger.get(step_up_id))
 
 
@@ -113,7 +110,7 @@ async def send_step_up_code(
 ) -> ChallengeOut:
     """Send an SMS code to the account's bound phone for the ``otp`` factor."""
     with transaction(session):
-        now = _now()
+        now = utcnow()
         ledger = SqlStepUpLedger(session, str(principal.tenant_id), now)
         row = ledger.get(step_up_id, for_update=True)
         if Factor.OTP not in SqlStepUpLedger.outstanding(row):
@@ -151,7 +148,7 @@ async def complete_step_up(
     causes: list[str] = []
     passed_now: list[str] = []
     with transaction(session):
-        now = _now()
+        now = utcnow()
         ledger = SqlStepUpLedger(session, tenant_id, now)
         row = ledger.get(step_up_id, for_update=True)
         account = users.user_account(session, tenant_id, row.account_id)
@@ -174,7 +171,7 @@ async def complete_step_up(
             passed_now.append(Factor.OTP.value)
     if identity:
         with transaction(session):
-            now = _now()
+            now = utcnow()
             ledger = SqlStepUpLedger(session, tenant_id, now)
             row = ledger.get(step_up_id)
             wanted = SqlStepUpLedger.outstanding(row) & {Factor.BANK_CARD, Factor.FACE}
@@ -205,14 +202,14 @@ async def complete_step_up(
                 possession=possession,
                 now=now,
             )
-            ledger = SqlStepUpLedger(session, tenant_id, _now())
+            ledger = SqlStepUpLedger(session, tenant_id, utcnow())
             for factor in sorted(wanted, key=list(Factor).index):
                 if outcome.diagnosis.factors.get(factor.value) == FactorState.PASSED:
                     ledger.complete(step_up_id, factor)
                     passed_now.append(factor.value)
             causes = list(outcome.diagnosis.codes)
     with transaction(session):
-        ledger = SqlStepUpLedger(session, tenant_id, _now())
+        ledger = SqlStepUpLedger(session, tenant_id, utcnow())
         row = ledger.get(step_up_id)
         audit.append(
             session,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
@@ -32,16 +32,13 @@ from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import ApiKeyPrincipal
+from realname.store.types import utcnow
 from realname.verification import users
 from realname.verification.phone_change import change_phone
 
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 class SignInIn(BaseModel):
@@ -249,7 +246,7 @@ async def start_sign_in(
     """Send a 6-digit SMS code; the answer is the same whether or not the phone has an account."""
     with transaction(session):
         started = await accounts.start_signup_or_login(
-            session, context.vault, context.sms, str(principal.tenant_id), body.phone, now=_now()
+            session, context.vault, context.sms, str(principal.tenant_id), body.phone, now=utcnow()
         )
         return ChallengeOut.model_validate(started, from_attributes=True)
 
@@ -266,7 +263,7 @@ def verify_sign_in(
         phone=body.phone,
         challenge_id=body.challenge_id,
         code=body.code,
-        now=_now(),
+        now=utcnow(),
     )
     return SignedInOut(
         user_id=signed.account.id,
@@ -282,7 +279,7 @@ def give_consents(
 ) -> ConsentsOut:
     """Record the user's separate consent per data kind (PIPL Art. 29), with its purpose."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
-    active = users.give_consents(session, account, list(body.kinds), _now())
+    active = users.give_consents(session, account, list(body.kinds), utcnow())
     return ConsentsOut(active=sorted(active))
 
 
@@ -292,7 +289,7 @@ def withdraw_consent(
 ) -> ConsentsOut:
     """Withdraw one consent (PIPL Art. 15); the next verification will not use that data."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
-    return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, _now())))
+    return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, utcnow())))
 
 
 @router.post("/{user_id}/verifications", response_model=SubmittedOut, dependencies=[Write])
@@ -344,7 +341,7 @@ async def _submit_identity(
             bank_card=body.bank_card,
             face=body.face.capture() if body.face else None,
             policy=policy,
-            now=_now(),
+            now=utcnow(),
             device_id=x_device_id,
             ip=request.client.host if request.client else None,
             sms=context.sms,
@@ -378,7 +375,7 @@ async def start_phone_proof(
             phone=phones.validate(body.phone),
             purpose=otp.Purpose.POSSESSION,
             account_id=account.id,
-            now=_now(),
+            now=utcnow(),
         )
         return ChallengeOut.model_validate(started, from_attributes=True)
 
@@ -396,7 +393,7 @@ def prove_phone(
         account_id=account.id,
         challenge_id=body.challenge_id,
         code=body.code,
-        now=_now(),
+        now=utcnow(),
     )
     return ProvenOut(proven=True, proven_at=proof.proven_at)
 
@@ -426,12 +423,12 @@ async def change_bound_phone(
             users.user_account(session, str(principal.tenant_id), user_id),
             RiskAction.PHONE_CHANGE,
             request,
-            _now(),
+            utcnow(),
         )
     gate.raise_if_refused()
     with transaction(session):
         account = users.user_account(session, str(principal.tenant_id), user_id)
-        now = _now()
+        now = utcnow()
         changed = await change_phone(
             session,
             context.vault,
@@ -482,7 +479,7 @@ async def start_link(
             tenant_id=account.tenant_id,
             account_id=account.id,
             other_phone=read_account_phone(session, context.vault, other),
-            now=_now(),
+            now=utcnow(),
         )
         return ChallengeOut.model_validate(started, from_attributes=True)
 
@@ -493,7 +490,7 @@ def link(
 ) -> LinksOut:
     """Link two accounts of one person (DUPLICATE_ACCOUNT's remedy) once both are proven."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
-    now = _now()
+    now = utcnow()
     otp.answer_challenge(
         session,
         context.vault,
@@ -542,7 +539,7 @@ def erase(
     credentials revoked. The account id and its non-personal history remain."""
     account = users.user_account(session, str(principal.tenant_id), user_id)
     erased = erase_user(
-        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=_now()
+        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=utcnow()
     )
     return ErasedOut(
         user_id=account.id,
@@ -584,6 +581,6 @@ def export(
     """
     account = users.user_account(session, str(principal.tenant_id), user_id)
     copy = export_user(
-        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=_now()
+        session, context.vault, account, actor=f"tenant:{principal.tenant_id}", now=utcnow()
     )
     return copy.document

@@ -73,7 +73,7 @@ import secrets
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
@@ -98,6 +98,7 @@ from realname.authorities.face.geometry import (
     yaw_ratio,
 )
 from realname.authorities.face.images import ImageInput
+from realname.store.types import utcnow
 
 #: Landmarks no challenged action moves: brows (17–26) and the four eye corners.
 STABLE_POINTS = [*range(17, 27), 36, 39, 42, 45]
@@ -132,10 +133,6 @@ class LivenessReason(StrEnum):
 # ----------------------------------------------------------------------- challenges
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 @dataclass(frozen=True, slots=True)
 class Challenge:
     """What the user must do, in order, before ``expires_at``."""
@@ -166,7 +163,7 @@ class Challenge:
         count = chooser.choice((2, 3))
         actions = tuple(chooser.sample(list(Action), count))
         nonce = secrets.token_urlsafe(18) if rng is None else f"{rng.getrandbits(144):036x}"
-        issued = now or _now()
+        issued = now or utcnow()
         return cls(nonce=nonce, actions=actions, issued_at=issued, expires_at=issued + ttl)
 
     def is_expired(self, now: datetime) -> bool:
@@ -511,7 +508,7 @@ def evaluate(
 
     ``store`` is required: without it a nonce could be replayed at will.
     """
-    outcome = store.consume(challenge, now=now or _now())
+    outcome = store.consume(challenge, now=now or utcnow())
     if outcome is not ChallengeOutcome.ACCEPTED:
         return _fail(_CONSUMED[outcome])
     return _judge(
