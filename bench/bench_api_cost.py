@@ -4,9 +4,8 @@ Run as ``python bench/bench_api_cost.py [--requests N] [--citizens N]``. Needs
 Valgrind (``apt-get install valgrind``); without it the script says so and exits 2.
 
 Why a second API benchmark: ``bench_api.py`` measures requests per second and CPU
-milliseconds, and both move with whatever else shares the machine (on a two-core
-box with other work running, the same build measured 6.0 and 6.9 ms per
-verification an hour apart). The number of instructions a request executes does
+milliseconds, and both move with whatever else shares the machine (CPU caches,
+frequency, time slices). The number of instructions a request executes does
 not: Valgrind's callgrind counts them exactly, so a change of a few per cent is
 visible from one run to the next. Both sides run in this process through
 ``httpx.ASGITransport`` (no sockets), driven one request at a time, and are counted

@@ -68,16 +68,17 @@ _SUPERSEDE = (
 )
 _INSERT_ELEMENTS = insert(_ELEMENTS)
 #: Live people of a tenant whose current element of a kind has a blind index.
+_HOLDER_CONDITIONS = (
+    _PEOPLE.c.tenant_id == bindparam("tenant_id"),
+    _PEOPLE.c.shredded_at.is_(None),
+    _ELEMENTS.c.kind == bindparam("kind"),
+    _ELEMENTS.c.blind_index == bindparam("index"),
+    _ELEMENTS.c.superseded_at.is_(None),
+)
 _HOLDERS = (
     select(Person)
     .join(IdentityElement, IdentityElement.person_id == Person.id)
-    .where(
-        Person.tenant_id == bindparam("tenant_id"),
-        Person.shredded_at.is_(None),
-        IdentityElement.kind == bindparam("kind"),
-        IdentityElement.blind_index == bindparam("index"),
-        IdentityElement.superseded_at.is_(None),
-    )
+    .where(*_HOLDER_CONDITIONS)
     .order_by(Person.created_at, Person.id)
     .distinct()
 )
@@ -85,13 +86,7 @@ _HOLDER_IDS = (
     # created_at is selected too: PostgreSQL orders a DISTINCT only by what it selects.
     select(_PEOPLE.c.id, _PEOPLE.c.created_at)
     .join(_ELEMENTS, _ELEMENTS.c.person_id == _PEOPLE.c.id)
-    .where(
-        _PEOPLE.c.tenant_id == bindparam("tenant_id"),
-        _PEOPLE.c.shredded_at.is_(None),
-        _ELEMENTS.c.kind == bindparam("kind"),
-        _ELEMENTS.c.blind_index == bindparam("index"),
-        _ELEMENTS.c.superseded_at.is_(None),
-    )
+    .where(*_HOLDER_CONDITIONS)
     .order_by(_PEOPLE.c.created_at, _PEOPLE.c.id)
     .distinct()
 )

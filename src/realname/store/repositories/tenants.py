@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from hashlib import sha256
 
-from sqlalchemy import Engine, bindparam, select, update
+from sqlalchemy import URL, Engine, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest, NotFound
@@ -162,7 +162,7 @@ RECENT_TTL = timedelta(seconds=1)
 _RECENT_MAX = 4096
 #: (database, SHA-256 of a presented key) → (its principal, when it was checked).
 #: Never the key itself.
-_RECENT: dict[tuple[str, bytes], tuple[ApiKeyPrincipal, datetime]] = {}
+_RECENT: dict[tuple[URL, bytes], tuple[ApiKeyPrincipal, datetime]] = {}
 
 
 def check_api_key(
@@ -176,10 +176,7 @@ def check_api_key(
     database's single write lock), so it is cheap enough to run on the event loop. A
     key just checked is trusted for :data:`RECENT_TTL` without reading it again.
     """
-    digest = (
-        engine.url.render_as_string(hide_password=True),
-        sha256(presented.strip().encode("utf-8", "surrogatepass")).digest(),
-    )
+    digest = (engine.url, sha256(presented.strip().encode("utf-8", "surrogatepass")).digest())
     when = now or utcnow()
     recent = _RECENT.get(digest)
     if recent is not None and timedelta(0) <= when - recent[1] < RECENT_TTL:
