@@ -21,7 +21,7 @@ from realname.authorities.sandbox import SandboxProvider, load_fixture_file
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
 from realname.store.db import upgrade
-from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, fits_and_shoot, serving
 from tests.web.browser_support import browser as browser  # the pytest fixture
 
 pytestmark = NEEDS_CHROMIUM
@@ -69,8 +69,7 @@ def test_a_borrower_with_a_parents_phone_reaches_l2_with_a_bank_card(
     page = browser.new_page(viewport={"width": width, "height": height})
 
     def shot(name: str, target: Page = page) -> None:
-        assert target.evaluate("document.scrollingElement.scrollWidth") <= width
-        target.screenshot(path=str(ARTIFACTS / f"borrower-{name}-{width}.png"), full_page=True)
+        fits_and_shoot(target, width, f"borrower-{name}")
 
     page.goto(f"{served.url}/")
     assert page.locator("h1").inner_text() == "登录或注册"

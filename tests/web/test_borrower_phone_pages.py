@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from realname.api.app import create_app
 from realname.api.context import AppContext
 from realname.authorities.face import LocalFaceEngine, face_capture
-from realname.authorities.sandbox import SandboxProvider, parse_fixture
+from realname.authorities.sandbox import SandboxProvider
 from realname.authorities.sandbox.sms import SandboxSmsGateway
 from realname.config import Settings
 from realname.store.db import upgrade
@@ -31,34 +31,12 @@ from realname.verification.levels import Level
 from realname.verification.policy import ProductPolicy
 from realname.web.borrower import SESSION_COOKIE
 from realname.web.borrower_phone import step_up_needed
+from tests.api.test_phone_change import FIXTURE
 from tests.web.test_borrower_pages import Borrower
 
 OLD, NEW = "13912345678", "18612349999"
 NAME, ID_NUMBER = "王小明", "110105199003071239"
-WORLD = parse_fixture(
-    """
-today: 2026-12-01
-scenarios:
-  - id: reissued-then-new-phone
-    registry:
-      citizens:
-        - ref: a
-          name: 王小明
-          id_number: "110105199003071239"
-          valid_until: 2031-05-01
-          portrait: p1
-        - {ref: b, name: 李秀英, id_number: "31010419650412245X", valid_until: 2029-01-01}
-      phones:
-        - {number: "13912345678", carrier: cmcc, owner: b, status: normal, owner_since: 2026-09-15}
-        - {number: "18612349999", carrier: cucc, owner: a, status: normal, owner_since: 2025-02-01}
-      bank_cards:
-        - {number: "6222020200112230004", owner: a, reserved_phone: "18612349999", status: normal}
-    submit: {name: 王小明, id_number: "110105199003071239", phone: "13912345678"}
-    product_level: L2
-    expect: {level: L1, causes: [PHONE_RECYCLED]}
-""",
-    file="inline",
-)
+WORLD = FIXTURE  # the re-issued number and the new phone of tests/api/test_phone_change.py
 
 
 @dataclass

@@ -36,7 +36,7 @@ from realname.config import Settings
 from realname.store.db import upgrade
 from realname.store.repositories.checks import record_result
 from realname.web.borrower import SESSION_COOKIE, web_tenant_id
-from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, fits_and_shoot, serving
 from tests.web.browser_support import browser as browser  # the pytest fixture
 from tests.web.test_borrower_phone_pages import ID_NUMBER, NAME, NEW, OLD, WORLD
 
@@ -121,8 +121,7 @@ def test_a_borrower_whose_number_was_reissued_changes_phone_and_is_unlocked(
     page = context.new_page()
 
     def shot(name: str) -> None:
-        assert page.evaluate("document.scrollingElement.scrollWidth") <= width
-        page.screenshot(path=str(ARTIFACTS / f"reissued-{name}-{width}.png"), full_page=True)
+        fits_and_shoot(page, width, f"reissued-{name}")
 
     page.goto(f"{served.url}/status")
     assert page.inner_text("#verdict") == "已完成实名认证"  # what 2024 established

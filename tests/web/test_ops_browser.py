@@ -28,7 +28,7 @@ from realname.ops.operators import create_operator
 from realname.store.db import upgrade
 from realname.store.models import AuditEntry
 from realname.store.repositories.audit import verify_chain
-from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, serving
+from tests.web.browser_support import ARTIFACTS, NEEDS_CHROMIUM, fits_and_shoot, serving
 from tests.web.browser_support import browser as browser  # the pytest fixture
 from tests.web.ops_support import ID_NUMBER, NAME, PHONE, scenario_context, verify_identity_in_use
 
@@ -78,8 +78,7 @@ def test_a_reviewer_unmasks_with_a_reason_and_approves(
     page = browser.new_page(viewport={"width": width, "height": height})
 
     def shot(name: str, target: Page = page) -> None:
-        assert target.evaluate("document.scrollingElement.scrollWidth") <= width
-        target.screenshot(path=str(ARTIFACTS / f"ops-{name}-{width}.png"), full_page=True)
+        fits_and_shoot(target, width, f"ops-{name}")
 
     page.goto(f"{served.url}/ops/queue")
     page.wait_for_url("**/ops/login**")
