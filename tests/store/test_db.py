@@ -4,7 +4,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import DateTime, Engine, select, text
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
@@ -22,7 +23,7 @@ from realname.store.db import (
     upgrade,
 )
 from realname.store.models import Person, Tenant
-from realname.store.types import NaiveDatetimeError
+from realname.store.types import NaiveDatetimeError, UtcDateTime
 
 
 @pytest.mark.parametrize(
@@ -143,6 +144,26 @@ def test_timestamps_are_aware_utc_everywhere(session_factory: sessionmaker[Sessi
     assert stored.tzinfo is not None
     assert stored.utcoffset() == timedelta(0)
     assert stored == datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [
+        datetime(2024, 5, 1, 12, 30, 15, 123456, tzinfo=UTC),
+        datetime(2024, 5, 1, 12, 30, 15, tzinfo=UTC),  # no microseconds: still six digits
+        datetime(999, 1, 2, 3, 4, 5, 6, tzinfo=UTC),
+        datetime(2024, 5, 1, 20, 30, tzinfo=timezone(timedelta(hours=8))),
+    ],
+)
+def test_sqlite_stores_timestamps_as_sqlalchemy_writes_them(moment: datetime) -> None:
+    # Old rows and new ones must sort and compare as the same text.
+    dialect = sqlite.dialect()
+    ours = UtcDateTime().dialect_impl(dialect).bind_processor(dialect)
+    theirs = DateTime().dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None
+    assert theirs is not None
+    assert ours(moment) == theirs(moment.astimezone(UTC).replace(tzinfo=None))
+    assert ours(None) is None
 
 
 @pytest.mark.storage

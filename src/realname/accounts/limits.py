@@ -28,9 +28,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, cast
 
-from sqlalchemy import CursorResult, bindparam, delete, insert, select
+from sqlalchemy import bindparam, delete, insert, select
 from sqlalchemy.orm import Session
 
 from realname.accounts import _keys
@@ -38,6 +37,7 @@ from realname.accounts._locks import lock_key
 from realname.accounts.errors import AttemptsLocked
 from realname.privacy.vault import Vault
 from realname.store.models import AttemptEvent
+from realname.store.prepared import Prepared
 from realname.store.repositories.people import canonical_value
 from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
@@ -183,16 +183,18 @@ def remaining(failures: Iterable[datetime], now: datetime, rule: Rule) -> int:
 #: seeks the ``ix_attempt_events_key`` index; pairs that are not an attempt's keys are
 #: dropped in Python. Pruning uses the index on ``at``.
 _EVENTS = table_of(AttemptEvent)
-_FAILURES = select(_EVENTS.c.key_kind, _EVENTS.c.key_hash, _EVENTS.c.at).where(
-    _EVENTS.c.tenant_id == bindparam("tenant_id"),
-    _EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
-    _EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
-    _EVENTS.c.outcome == Outcome.FAILURE.value,
-    _EVENTS.c.at > bindparam("since"),
-    _EVENTS.c.at <= bindparam("now"),
+_FAILURES = Prepared(
+    select(_EVENTS.c.key_kind, _EVENTS.c.key_hash, _EVENTS.c.at).where(
+        _EVENTS.c.tenant_id == bindparam("tenant_id"),
+        _EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
+        _EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
+        _EVENTS.c.outcome == Outcome.FAILURE.value,
+        _EVENTS.c.at > bindparam("since"),
+        _EVENTS.c.at <= bindparam("now"),
+    )
 )
-_PRUNE = delete(_EVENTS).where(_EVENTS.c.at < bindparam("before"))
-_INSERT = insert(_EVENTS)
+_PRUNE = Prepared(delete(_EVENTS).where(_EVENTS.c.at < bindparam("before")))
+_INSERT = Prepared(insert(_EVENTS))
 
 
 def _by_tenant(keys: Iterable[AttemptKey]) -> dict[str, list[AttemptKey]]:
@@ -217,8 +219,8 @@ def _failures(
     for tenant_id, group in _by_tenant(keys).items():
         by_column = {(key.kind.value, key.digest): key for key in group}
         since = now - max(policy.rule(key.kind).window for key in group)
-        rows = session.execute(
-            _FAILURES, {"tenant_id": tenant_id, "since": since, "now": now, **_key_params(group)}
+        rows = _FAILURES.all(
+            session, {"tenant_id": tenant_id, "since": since, "now": now, **_key_params(group)}
         )
         for kind, digest, at in rows:
             key = by_column.get((kind, digest))
@@ -293,8 +295,8 @@ def record(
         session.flush()
         return
     _maybe_prune(session, when, policy)
-    session.execute(
-        _INSERT,
+    _INSERT.run(
+        session,
         [
             {
                 "id": new_id(),
@@ -355,13 +357,7 @@ def _maybe_prune(session: Session, now: datetime, policy: AttemptPolicy) -> None
 
 def prune(session: Session, *, before: datetime) -> int:
     """Delete every event older than ``before`` (now − :func:`retention`)."""
-    result = cast(
-        "CursorResult[Any]",
-        session.execute(
-            _PRUNE, {"before": before}, execution_options={"synchronize_session": False}
-        ),
-    )
-    return result.rowcount
+    return _PRUNE.run(session, {"before": before})
 
 
 __all__ = [

@@ -18,6 +18,7 @@ from realname.accounts import otp
 from realname.identity import phone as phones
 from realname.privacy.vault import Vault
 from realname.store.models import PhoneProof
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
@@ -47,17 +48,19 @@ def record_proof(
 
 _PROOFS = table_of(PhoneProof)
 #: Built once: asked on every verification with a phone.
-_LAST_PROVEN = select(func.max(_PROOFS.c.proven_at)).where(
-    _PROOFS.c.account_id == bindparam("account_id"),
-    _PROOFS.c.phone_blind_index == bindparam("index"),
+_LAST_PROVEN = Prepared(
+    select(func.max(_PROOFS.c.proven_at)).where(
+        _PROOFS.c.account_id == bindparam("account_id"),
+        _PROOFS.c.phone_blind_index == bindparam("index"),
+    )
 )
 
 
 def last_proven(session: Session, vault: Vault, account_id: str, phone: str) -> datetime | None:
     """When the holder of ``account_id`` last proved holding ``phone`` (``None``: never)."""
     index = vault.blind_index("phone", phones.validate(phone))
-    proven: datetime | None = session.scalar(
-        _LAST_PROVEN, {"account_id": account_id, "index": index}
+    proven: datetime | None = _LAST_PROVEN.scalar(
+        session, {"account_id": account_id, "index": index}
     )
     return proven
 

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from realname.ops.config import Decision, Reason, get_config
 from realname.store.models import ReviewCase, VerificationResult
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.verification.catalogue import Language
 from realname.verification.causes import Cause, CauseCode, Severity, ordered
@@ -124,7 +125,7 @@ def apply_decisions(
 
 # Built once, run as Core: every status (and every verification's answer) asks it.
 _CASES = table_of(ReviewCase)
-_DECIDED = (
+_DECIDED = Prepared(
     select(
         _CASES.c.reason,
         _CASES.c.decision,
@@ -141,7 +142,7 @@ _DECIDED = (
 
 def decisions_for(session: Session, account_id: str) -> list[ReviewDecision]:
     """The decided cases of an account, oldest decision first."""
-    rows = session.execute(_DECIDED, {"account_id": account_id})
+    rows = _DECIDED.all(session, {"account_id": account_id})
     return [
         ReviewDecision(
             reason=Reason(row.reason),

@@ -11,6 +11,7 @@ relied on; a timestamp that silently changes meaning between stores cannot).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -60,6 +61,20 @@ class UtcDateTime(TypeDecorator[datetime]):
         if dialect.name == "sqlite":
             return utc.replace(tzinfo=None)
         return utc
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """On SQLite, :meth:`process_bind_param` and SQLAlchemy's text format in one
+        step: ``isoformat`` writes the very text SQLAlchemy's ``DATETIME`` writes
+        (``YYYY-MM-DD HH:MM:SS.ffffff``) in one C call instead of a ``%`` format of
+        seven fields, and a verification binds some thirty timestamps."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        def process(value: Any) -> str | None:
+            utc = self.process_bind_param(value, dialect)
+            return None if utc is None else utc.isoformat(" ", "microseconds")
+
+        return process
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from realname.errors import BadRequest, NotFound
 from realname.store.models import WebhookDelivery, WebhookEndpoint
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 from realname.webhooks.errors import WebhookLimitReached
@@ -78,12 +79,12 @@ def register_endpoint(
 
 # Built once, run as Core: every verification that changes a status asks who listens.
 _ENDPOINTS = table_of(WebhookEndpoint)
-_LIVE_ENDPOINT_EVENTS = (
+_LIVE_ENDPOINT_EVENTS = Prepared(
     select(_ENDPOINTS.c.id, _ENDPOINTS.c.events)
     .where(_ENDPOINTS.c.tenant_id == bindparam("tenant_id"), _ENDPOINTS.c.deleted_at.is_(None))
     .order_by(_ENDPOINTS.c.created_at, _ENDPOINTS.c.id)
 )
-_INSERT_DELIVERIES = insert(table_of(WebhookDelivery))
+_INSERT_DELIVERIES = Prepared(insert(table_of(WebhookDelivery)))
 
 
 def list_endpoints(session: Session, tenant_id: str) -> list[WebhookEndpoint]:
@@ -191,7 +192,7 @@ def enqueue_status_changed(
     """
     subscribed = [
         endpoint_id
-        for endpoint_id, events in session.execute(_LIVE_ENDPOINT_EVENTS, {"tenant_id": tenant_id})
+        for endpoint_id, events in _LIVE_ENDPOINT_EVENTS.all(session, {"tenant_id": tenant_id})
         if EVENT_STATUS_CHANGED in events
     ]
     if not subscribed:
@@ -223,7 +224,7 @@ def enqueue_status_changed(
         for endpoint_id in subscribed
     ]
     session.flush()  # rows the ORM still holds go first
-    session.execute(_INSERT_DELIVERIES, rows)
+    _INSERT_DELIVERIES.run(session, rows)
     # What was written, as objects not attached to the session.
     deliveries = [WebhookDelivery(**row) for row in rows]
     return deliveries

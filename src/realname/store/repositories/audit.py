@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from realname.store.db import begins_immediate
 from realname.store.models import AuditEntry
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.store.types import utcnow
 
@@ -41,8 +42,10 @@ _PG_LOCK_KEY = int.from_bytes(sha256(b"realname.audit_log").digest()[:8], "big",
 _LOG = table_of(AuditEntry)
 _PG_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 _SQLITE_LOCK = text("UPDATE audit_log SET seq = seq WHERE 1 = 0")
-_LAST = select(_LOG.c.seq, _LOG.c.hash).order_by(_LOG.c.seq.desc()).limit(1).with_for_update()
-_INSERT = insert(_LOG)
+_LAST = Prepared(
+    select(_LOG.c.seq, _LOG.c.hash).order_by(_LOG.c.seq.desc()).limit(1).with_for_update()
+)
+_INSERT = Prepared(insert(_LOG))
 _MAX_PROBLEMS = 100
 
 
@@ -119,7 +122,7 @@ def append(
     when = (at or utcnow()).astimezone(UTC)
     session.flush()  # what the caller wrote through the ORM is written before its entry
     _lock_chain(session)
-    last = session.execute(_LAST).first()
+    last = _LAST.first(session)
     seq, prev_hash = (1, GENESIS_HASH) if last is None else (last.seq + 1, last.hash)
     values: dict[str, Any] = {
         "seq": seq,
@@ -139,7 +142,7 @@ def append(
         details=normalised,
         prev_hash=prev_hash,
     )
-    session.execute(_INSERT, values)
+    _INSERT.run(session, values)
     # What was written, as an object not attached to the session.
     entry = AuditEntry(**values)
     return entry

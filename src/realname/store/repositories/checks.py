@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest
 from realname.store.models import SEVERITIES, Cause, VerificationCheck, VerificationResult
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
@@ -40,10 +41,10 @@ _RESULTS = table_of(VerificationResult)
 _CAUSES = table_of(Cause)
 #: Built once, executed as Core: the ORM's unit of work costs more CPU than the
 #: INSERTs themselves, and every verification writes its checks and result.
-_INSERT_CHECKS = insert(_CHECKS)
-_INSERT_RESULT = insert(_RESULTS)
-_INSERT_CAUSES = insert(_CAUSES)
-_PAST_RESULTS = (
+_INSERT_CHECKS = Prepared(insert(_CHECKS))
+_INSERT_RESULT = Prepared(insert(_RESULTS))
+_INSERT_CAUSES = Prepared(insert(_CAUSES))
+_PAST_RESULTS = Prepared(
     select(
         _RESULTS.c.id,
         _RESULTS.c.level_reached,
@@ -54,7 +55,7 @@ _PAST_RESULTS = (
     .where(_RESULTS.c.account_id == bindparam("account_id"))
     .order_by(_RESULTS.c.created_at.desc(), _RESULTS.c.id.desc())
 )
-_CAUSE_CODES = (
+_CAUSE_CODES = Prepared(
     select(_CAUSES.c.code)
     .where(_CAUSES.c.result_id == bindparam("result_id"))
     .order_by(_CAUSES.c.ordinal)
@@ -108,7 +109,7 @@ def record_checks(session: Session, rows: Sequence[CheckRecordRow]) -> None:
     at = utcnow()
     values = [_check_values(row, at) for row in rows]
     session.flush()  # rows the ORM still holds (the account) go first: foreign keys
-    session.execute(_INSERT_CHECKS, values)
+    _INSERT_CHECKS.run(session, values)
 
 
 def record_check(
@@ -197,9 +198,8 @@ def record_result(
         for i, c in enumerate(causes)
     ]
     session.flush()  # rows the ORM still holds (the account) go first: foreign keys
-    session.execute(_INSERT_RESULT, values)
-    if cause_values:
-        session.execute(_INSERT_CAUSES, cause_values)
+    _INSERT_RESULT.run(session, values)
+    _INSERT_CAUSES.run(session, cause_values)
     # What was written, as an object not attached to the session: reading it costs
     # nothing, and a later query loads the stored row afresh.
     result = VerificationResult(**values)
@@ -220,12 +220,12 @@ class PastResult:
 
 def past_results(session: Session, account_id: str) -> list[PastResult]:
     """The account's results, newest first (the order of :func:`latest_result`)."""
-    return [PastResult(*row) for row in session.execute(_PAST_RESULTS, {"account_id": account_id})]
+    return [PastResult(*row) for row in _PAST_RESULTS.all(session, {"account_id": account_id})]
 
 
 def cause_codes(session: Session, result_id: str) -> list[str]:
     """The cause codes of a result, in their stored order."""
-    return list(session.scalars(_CAUSE_CODES, {"result_id": result_id}))
+    return _CAUSE_CODES.scalars(session, {"result_id": result_id})
 
 
 def latest_result(session: Session, account_id: str) -> VerificationResult | None:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from realname.errors import BadRequest, NotFound
 from realname.store.models import CONSENT_KINDS, Consent
+from realname.store.prepared import Prepared
 from realname.store.tables import table_of
 from realname.store.types import new_id, utcnow
 
@@ -100,7 +101,7 @@ def active_consents(
 _CONSENTS = table_of(Consent)
 #: Built once: it runs on every verification. A subject left ``None`` compares with
 #: NULL, which matches nothing, so one statement serves a person, an account or both.
-_ACTIVE_KINDS = (
+_ACTIVE_KINDS = Prepared(
     select(_CONSENTS.c.kind)
     .where(
         or_(
@@ -126,7 +127,7 @@ def active_kinds(
         raise BadRequest("A consent needs a person or an account.")
     when = at or utcnow()
     params = {"person_id": person_id, "account_id": account_id, "at": when}
-    return frozenset(session.scalars(_ACTIVE_KINDS, params))
+    return frozenset(_ACTIVE_KINDS.scalars(session, params))
 
 
 def has_consent(

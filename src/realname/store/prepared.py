@@ -1,0 +1,233 @@
+"""Core statements compiled once per dialect and run straight on the DBAPI cursor.
+
+Why by hand: a verification runs about fifteen statements, and SQLAlchemy's execution
+path costs more CPU per statement than SQLite takes to run it — the compiled-cache
+lookup, an execution context, parameter construction and result metadata, about
+50 µs a statement against 15 µs for the cursor (bench/bench_api.py's profile put
+SQLAlchemy's own Python at 40 % of a verification). SQLAlchemy has no API that
+keeps a compiled statement and runs it again with only new values; what it does
+offer publicly is the pieces: the compiled SQL for a dialect and
+:meth:`~sqlalchemy.sql.compiler.SQLCompiler.construct_expanded_state` (the final SQL,
+the order of the parameters and each one's bind processor). This module keeps those
+per dialect (and per list length for expanding ``IN`` parameters, per column set for
+an ``INSERT``) and runs them on the session's own DBAPI connection, inside the
+session's transaction. Types still bind and load exactly as through SQLAlchemy: the
+bind and result processors are SQLAlchemy's own (naive datetimes are still refused,
+UTC comes back aware), and a DBAPI error is raised as SQLAlchemy's exception class
+(:class:`~sqlalchemy.exc.IntegrityError` and the rest), so callers see no difference.
+
+Not for everything: only statements on a hot path, built once at import, whose
+values are all given (an ``INSERT`` whose columns have Python-side defaults is
+refused — nothing would fill them). No ORM autoflush happens, as with any Core
+statement run through a session: callers flush what the ORM holds first, as the
+repositories already do.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import exc
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ClauseElement
+from sqlalchemy.sql.compiler import SQLCompiler
+
+Params = Mapping[str, Any]
+_Processor = Callable[[Any], Any] | None
+_MISSING = object()
+
+
+@dataclass(frozen=True, slots=True)
+class _Slot:
+    """One parameter as the DBAPI receives it: where its value comes from."""
+
+    out: str  # the name in the final SQL (named paramstyles)
+    source: str  # the caller's parameter
+    index: int  # position in the caller's list (expanding IN), or -1
+    default: Any  # a value the statement carries itself, or _MISSING
+    process: _Processor
+
+
+@dataclass(frozen=True, slots=True)
+class _Variant:
+    """A statement compiled for one dialect (and one shape of parameters)."""
+
+    sql: str
+    positional: bool
+    slots: tuple[_Slot, ...]
+    results: tuple[_Processor, ...]
+
+    def values(self, params: Params) -> Any:
+        out: list[Any] = []
+        for slot in self.slots:
+            value = params.get(slot.source, slot.default)
+            if value is _MISSING:
+                raise exc.ArgumentError(f"A value is required for parameter {slot.source!r}.")
+            if slot.index >= 0:
+                value = value[slot.index]
+            out.append(value if slot.process is None else slot.process(value))
+        if self.positional:
+            return tuple(out)
+        return {slot.out: value for slot, value in zip(self.slots, out, strict=True)}
+
+
+def _echo(connection: Connection, variant: _Variant, values: Any) -> None:
+    """Log the statement as SQLAlchemy would when the engine echoes (``echo=True``)."""
+    if connection.engine.echo:
+        connection.engine.logger.info("%s", variant.sql)
+        connection.engine.logger.info("[prepared] %r", values)
+
+
+class Prepared:
+    """A Core statement to run many times with new values, as cheaply as the cursor.
+
+    Build it once at import (``_FIND = Prepared(select(...).where(... bindparam(...)))``)
+    and call :meth:`all`, :meth:`first`, :meth:`scalars`, :meth:`scalar` or
+    :meth:`run` with the session. Rows are named tuples of the selected columns.
+    """
+
+    __slots__ = ("_columns", "_expanding", "_insert", "_row", "_variants", "statement")
+
+    def __init__(self, statement: ClauseElement) -> None:
+        self.statement = statement
+        self._insert = bool(getattr(statement, "is_insert", False))
+        columns = getattr(statement, "selected_columns", None)
+        self._columns = list(columns) if columns is not None else []
+        keys = [column.key for column in self._columns]
+        self._row: Any = namedtuple("Row", keys, rename=True) if keys else None
+        probe = statement.compile()
+        assert isinstance(probe, SQLCompiler)
+        self._expanding = tuple(sorted(n for n, b in probe.binds.items() if b.expanding))
+        self._variants: dict[Any, _Variant] = {}
+
+    # ------------------------------------------------------------------ running
+
+    def all(self, session: Session, params: Params | None = None) -> list[Any]:
+        """Every row, each a named tuple of the selected columns."""
+        rows = self._fetch(session, params or {})
+        assert self._row is not None, "only a SELECT has rows"
+        make = self._row._make
+        return [make(row) for row in rows]
+
+    def first(self, session: Session, params: Params | None = None) -> Any | None:
+        """The first row, or ``None``."""
+        rows = self.all(session, params)
+        return rows[0] if rows else None
+
+    def scalars(self, session: Session, params: Params | None = None) -> list[Any]:
+        """The first column of every row."""
+        return [row[0] for row in self._fetch(session, params or {})]
+
+    def scalar(self, session: Session, params: Params | None = None) -> Any | None:
+        """The first column of the first row, or ``None``."""
+        rows = self._fetch(session, params or {})
+        return rows[0][0] if rows else None
+
+    def run(self, session: Session, params: Params | Sequence[Params] | None = None) -> int:
+        """Execute a write (one parameter set, or many at once); the rows it touched."""
+        connection = session.connection()
+        dialect = connection.dialect
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        if isinstance(params, Sequence):
+            if not params:
+                return 0
+            variant = self._variant(dialect, params[0])
+            values = [variant.values(one) for one in params]
+            _echo(connection, variant, values)
+            self._call(dialect, variant, values, lambda: cursor.executemany(variant.sql, values))
+        else:
+            variant = self._variant(dialect, params or {})
+            value = variant.values(params or {})
+            _echo(connection, variant, value)
+            self._call(dialect, variant, value, lambda: cursor.execute(variant.sql, value))
+        count: int = cursor.rowcount
+        cursor.close()
+        return count
+
+    def _fetch(self, session: Session, params: Params) -> list[tuple[Any, ...]]:
+        connection = session.connection()
+        dialect = connection.dialect
+        variant = self._variant(dialect, params)
+        value = variant.values(params)
+        _echo(connection, variant, value)
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
+        self._call(dialect, variant, value, lambda: cursor.execute(variant.sql, value))
+        rows: list[tuple[Any, ...]] = list(cursor.fetchall())
+        cursor.close()
+        processors = variant.results
+        if not any(processors):
+            return rows
+        return [
+            tuple(v if p is None else p(v) for p, v in zip(processors, row, strict=True))
+            for row in rows
+        ]
+
+    @staticmethod
+    def _call(dialect: Dialect, variant: _Variant, values: Any, call: Callable[[], Any]) -> None:
+        try:
+            call()
+        except dialect.loaded_dbapi.Error as error:
+            # SQLAlchemy's own class for it (IntegrityError, OperationalError, ...).
+            raise exc.DBAPIError.instance(
+                variant.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect
+            ) from error
+
+    # ---------------------------------------------------------------- compiling
+
+    def _variant(self, dialect: Dialect, params: Params) -> _Variant:
+        if self._insert:
+            key: Any = (dialect, tuple(params))
+        elif self._expanding:
+            key = (dialect, *(len(params[name]) for name in self._expanding))
+        else:
+            key = dialect
+        variant = self._variants.get(key)
+        if variant is None:
+            variant = self._variants[key] = self._compile(dialect, params)
+        return variant
+
+    def _compile(self, dialect: Dialect, params: Params) -> _Variant:
+        column_keys = list(params) if self._insert else None
+        compiled = self.statement.compile(dialect=dialect, column_keys=column_keys)
+        assert isinstance(compiled, SQLCompiler)
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            raise exc.ArgumentError(
+                "A prepared statement must be given every value: "
+                f"{[c.key for c in [*compiled.insert_prefetch, *compiled.update_prefetch]]} "
+                "have Python-side defaults."
+            )
+        binds = dict(compiled.binds)  # by the name in the SQL (anonymous ones too)
+        sample: dict[str, Any] = {
+            name: [None] * len(params[name]) if bind.expanding else None
+            for name, bind in binds.items()
+        }
+        state = compiled.construct_expanded_state(sample)
+        origin: dict[str, tuple[str, int]] = {name: (name, -1) for name in binds}
+        for name, expanded in state.parameter_expansion.items():
+            for index, out in enumerate(expanded):
+                origin[out] = (name, index)
+        order = state.positiontup if compiled.positional else list(state.parameters)
+        assert order is not None
+        processors = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in binds.items()
+        }
+        slots = []
+        for out in order:
+            source, index = origin[out]
+            bind = binds[source]
+            default = _MISSING if bind.required else bind.effective_value
+            slots.append(_Slot(out, source, index, default, processors[source]))
+        results = tuple(
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in self._columns
+        )
+        return _Variant(state.statement, compiled.positional, tuple(slots), results)

@@ -1,0 +1,128 @@
+"""Prepared statements answer exactly as SQLAlchemy's own execution would, on both
+databases: the same rows and types, the same exceptions, inside the session's
+transaction."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import bindparam, exc, insert, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from realname.store.models import AttemptEvent, Tenant
+from realname.store.prepared import Prepared
+from realname.store.repositories.tenants import create_tenant
+from realname.store.tables import table_of
+from realname.store.types import NaiveDatetimeError, new_id
+
+pytestmark = pytest.mark.storage
+
+EVENTS = table_of(AttemptEvent)
+NOW = datetime(2026, 12, 4, 8, 0, tzinfo=UTC)
+FAILURES = select(EVENTS.c.key_kind, EVENTS.c.key_hash, EVENTS.c.at).where(
+    EVENTS.c.tenant_id == bindparam("tenant_id"),
+    EVENTS.c.key_kind.in_(bindparam("kinds", expanding=True)),
+    EVENTS.c.key_hash.in_(bindparam("hashes", expanding=True)),
+    EVENTS.c.outcome == "failure",  # a value the statement carries itself
+    EVENTS.c.at > bindparam("since"),
+)
+INSERT = insert(EVENTS)
+
+
+def _event(tenant_id: str, kind: str, digest: str, minutes: int, outcome: str = "failure") -> dict:
+    return {
+        "id": new_id(),
+        "tenant_id": tenant_id,
+        "key_kind": kind,
+        "key_hash": digest,
+        "outcome": outcome,
+        "at": NOW - timedelta(minutes=minutes),
+    }
+
+
+@pytest.fixture
+def seeded(session_factory: sessionmaker[Session]) -> tuple[Session, str]:
+    session = session_factory()
+    tenant_id = str(create_tenant(session, "Lender").id)
+    rows = [
+        _event(tenant_id, "id_number", "a", 1),
+        _event(tenant_id, "phone", "b", 2),
+        _event(tenant_id, "id_number", "c", 3),
+        _event(tenant_id, "id_number", "a", 4, outcome="success"),
+        _event(tenant_id, "id_number", "a", 120),
+    ]
+    assert Prepared(INSERT).run(session, rows) == 5
+    return session, tenant_id
+
+
+def test_rows_are_those_sqlalchemy_returns_for_every_list_length(
+    seeded: tuple[Session, str],
+) -> None:
+    session, tenant_id = seeded
+    failures = Prepared(FAILURES)
+    for kinds, hashes in [(["id_number", "phone"], ["a", "b", "c"]), (["id_number"], ["a"])]:
+        params = {
+            "tenant_id": tenant_id,
+            "kinds": kinds,
+            "hashes": hashes,
+            "since": NOW - timedelta(hours=1),
+        }
+        expected = sorted(tuple(row) for row in session.execute(FAILURES, params))
+        got = sorted(failures.all(session, params))
+        assert got == expected
+        assert all(row.at.tzinfo is not None for row in got)  # UTC comes back aware
+    assert len(expected) == 1
+    assert expected[0][1] == "a"
+    session.close()
+
+
+def test_scalars_first_and_scalar(seeded: tuple[Session, str]) -> None:
+    session, tenant_id = seeded
+    hashes = Prepared(
+        select(EVENTS.c.key_hash)
+        .where(EVENTS.c.tenant_id == bindparam("tenant_id"))
+        .order_by(EVENTS.c.at.desc())
+    )
+    assert hashes.scalars(session, {"tenant_id": tenant_id}) == ["a", "b", "c", "a", "a"]
+    assert hashes.scalar(session, {"tenant_id": tenant_id}) == "a"
+    assert hashes.first(session, {"tenant_id": "nobody"}) is None
+    assert hashes.scalar(session, {"tenant_id": "nobody"}) is None
+    session.close()
+
+
+def test_writes_belong_to_the_session_transaction(seeded: tuple[Session, str]) -> None:
+    session, tenant_id = seeded
+    count = Prepared(select(EVENTS.c.id).where(EVENTS.c.tenant_id == bindparam("tenant_id")))
+    session.rollback()  # the inserts and the tenant go with it
+    assert count.scalars(session, {"tenant_id": tenant_id}) == []
+    assert session.get(Tenant, tenant_id) is None
+    session.close()
+
+
+def test_database_errors_are_sqlalchemys_exceptions(seeded: tuple[Session, str]) -> None:
+    session, tenant_id = seeded
+    row = _event(tenant_id, "id_number", "z", 1)
+    Prepared(INSERT).run(session, row)
+    with pytest.raises(exc.IntegrityError):
+        Prepared(INSERT).run(session, row)  # the same primary key again
+    session.rollback()
+    session.close()
+
+
+def test_types_still_refuse_what_they_refuse(seeded: tuple[Session, str]) -> None:
+    session, tenant_id = seeded
+    params = {"tenant_id": tenant_id, "kinds": ["phone"], "hashes": ["b"]}
+    with pytest.raises(NaiveDatetimeError):
+        Prepared(FAILURES).all(session, {**params, "since": datetime(2026, 1, 1)})
+    with pytest.raises(exc.ArgumentError, match="since"):
+        Prepared(FAILURES).all(session, params)
+    session.close()
+
+
+def test_an_insert_needing_python_defaults_is_refused(
+    session_factory: sessionmaker[Session],
+) -> None:
+    # Tenant.created_at has a Python-side default that a cursor would never fill.
+    with session_factory() as session, pytest.raises(exc.ArgumentError, match="created_at"):
+        Prepared(insert(table_of(Tenant))).run(session, {"id": new_id(), "name": "x"})
