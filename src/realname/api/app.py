@@ -31,6 +31,7 @@ from realname.config import Settings, get_settings
 from realname.credentials.jobs import install_checkpointer
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
+from realname.store.wal import install_wal_checkpointer
 from realname.web import face as face_page
 from realname.web import pages
 from realname.webhooks.dispatcher import install_dispatcher
@@ -71,6 +72,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     app.include_router(face.router)
     pages.install(app)
     app.include_router(face_page.router)
+    install_wal_checkpointer(app, context.engine)
     install_dispatcher(app)
     install_checkpointer(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)

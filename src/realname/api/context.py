@@ -80,7 +80,8 @@ class AppContext:
         provider: Provider | None = None,
         sms: SmsGateway | None = None,
     ) -> AppContext:
-        engine = make_engine(settings.resolved_database_url)
+        # The app's lifespan checkpoints the WAL in a thread (realname.api.app).
+        engine = make_engine(settings.resolved_database_url, background_checkpoints=True)
         if provider is None or sms is None:
             configured_provider, configured_sms = configured_authorities(settings)
             provider = provider or configured_provider

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.errors import ConfigurationError, RealnameError
+from realname.store.wal import SAFETY_NET_PAGES, mark_background_checkpoints
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ def _sqlite_file(url: URL) -> Path | None:
 _IMMEDIATE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _configure_sqlite(engine: Engine, *, autocheckpoint: int | None = None) -> None:
     """Per-connection pragmas, and real transactions on SQLite.
 
     The stdlib driver opens transactions lazily and never around DDL or SAVEPOINT;
@@ -108,6 +109,8 @@ def _configure_sqlite(engine: Engine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            if autocheckpoint is not None:
+                cursor.execute(f"PRAGMA wal_autocheckpoint={int(autocheckpoint)}")
         finally:
             cursor.close()
 
@@ -144,7 +147,9 @@ def begins_immediate(bind: Engine | Connection) -> bool:
     return engine in _IMMEDIATE_ENGINES
 
 
-def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str | URL, *, echo: bool = False, background_checkpoints: bool = False, **kwargs: Any
+) -> Engine:
     """Create an engine for ``url`` with the settings realname relies on.
 
     SQLite: the parent directory is created, and every connection runs in WAL mode
@@ -152,6 +157,10 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
     ``5 + SQLITE_MAX_OVERFLOW`` connections. PostgreSQL: ``postgresql://`` is
     rewritten to ``postgresql+psycopg://`` and pooled connections are pinged before
     use. Extra keyword arguments go to :func:`sqlalchemy.create_engine`.
+
+    ``background_checkpoints``: the owner runs a :class:`realname.store.wal.WalCheckpointer`
+    (the API does, for its lifespan), so commits leave the WAL to it and check the log's
+    length only against :data:`realname.store.wal.SAFETY_NET_PAGES`.
     """
     parsed = normalise_url(url)
     if _is_sqlite(parsed):
@@ -166,7 +175,10 @@ def make_engine(url: str | URL, *, echo: bool = False, **kwargs: Any) -> Engine:
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         kwargs["connect_args"] = connect_args
         engine = create_engine(parsed, echo=echo, **kwargs)
-        _configure_sqlite(engine)
+        background = background_checkpoints and path is not None
+        _configure_sqlite(engine, autocheckpoint=SAFETY_NET_PAGES if background else None)
+        if background and path is not None:
+            mark_background_checkpoints(engine, path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, echo=echo, **kwargs)
