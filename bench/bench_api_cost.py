@@ -17,7 +17,9 @@ as they are in the client-bound reality of step 1 there.
 How: the script runs itself twice under ``valgrind --tool=callgrind
 --instr-atstart=no``, once per side; each child builds its app (and users), then
 switches counting on and off around the measured loop with ``callgrind_control``,
-and the parent reads the count from the profile. Set-up (the sandbox world, sign-ups, warm-up
+and the parent reads the count from the profile. realname's app runs inside its
+lifespan, as under a server, so the background threads' instructions (WAL
+checkpoints) count too. Set-up (the sandbox world, sign-ups, warm-up
 requests) is never counted. Under Valgrind a verification takes about half a
 second, so keep ``--requests`` small (the default 30 takes about a minute).
 """
@@ -100,11 +102,16 @@ async def realname_side(requests: int, citizens: int) -> None:
             raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
         users = await sign_up(realname, people)
         headers = {"Authorization": f"Bearer {realname.key}"}
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=realname.app),
-            base_url="http://bench",
-            headers=headers,
-        ) as client:
+        # The app's lifespan runs as a server runs it: its background work (WAL
+        # checkpoints, re-runs, webhooks) is counted, and startup's GC freeze applies.
+        async with (
+            realname.app.router.lifespan_context(realname.app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=realname.app),
+                base_url="http://bench",
+                headers=headers,
+            ) as client,
+        ):
 
             def verify(user: tuple[str, tuple[str, str, str]]) -> Callable[[], Awaitable[None]]:
                 async def request() -> None:
