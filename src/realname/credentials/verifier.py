@@ -224,32 +224,6 @@ def _key_binding(kb_jwt: str | None, cnf: Any) -> tuple[JwsParts, Ed25519PublicK
         return None
 
 
-def _check_key_binding(
-    kb: dict[str, Any] | None,
-    presented_sd_hash: str,
-    *,
-    nonce: str,
-    audience: str,
-    now: int,
-    max_age: int,
-    skew: int,
-) -> None:
-    """RFC 9901 §7.3 for the payload of a KB-JWT found typed and signed by the holder."""
-    if kb is None:
-        raise VcKbInvalid()
-    presented = kb.get("sd_hash")
-    if not isinstance(presented, str) or not hmac.compare_digest(presented, presented_sd_hash):
-        raise VcKbInvalid()
-    iat = kb.get("iat")
-    # A fresh KB-JWT per request (RFC 9901 §7.3 step 5): old ones cannot be replayed.
-    if not isinstance(iat, int) or isinstance(iat, bool) or not now - max_age <= iat <= now + skew:
-        raise VcKbInvalid()
-    if kb.get("nonce") != nonce:
-        raise VcNonceMismatch()
-    if kb.get("aud") != audience:
-        raise VcAudienceMismatch()
-
-
 @dataclass(frozen=True)
 class _Witnessed:
     log_key: NoteVerifier
@@ -412,15 +386,26 @@ def verify_presentation(
     hashed.update(
         presentation[len(issuer_jwt) : len(presentation) - len(kb_jwt or "")].encode("ascii")
     )
-    _check_key_binding(
-        kb,
-        b64url_encode(hashed.digest()),
-        nonce=nonce,
-        audience=audience,
-        now=now,
-        max_age=kb_max_age,
-        skew=clock_skew,
-    )
+    # RFC 9901 §7.3 for the KB-JWT found typed and signed by the holder above.
+    if kb is None:
+        raise VcKbInvalid()
+    presented = kb.get("sd_hash")
+    if not isinstance(presented, str) or not hmac.compare_digest(
+        presented, b64url_encode(hashed.digest())
+    ):
+        raise VcKbInvalid()
+    kb_iat = kb.get("iat")
+    # A fresh KB-JWT per request (RFC 9901 §7.3 step 5): old ones cannot be replayed.
+    if (
+        not isinstance(kb_iat, int)
+        or isinstance(kb_iat, bool)
+        or not now - kb_max_age <= kb_iat <= now + clock_skew
+    ):
+        raise VcKbInvalid()
+    if kb.get("nonce") != nonce:
+        raise VcNonceMismatch()
+    if kb.get("aud") != audience:
+        raise VcAudienceMismatch()
 
     status = payload.get("status", {})
     status_list = status.get("status_list") if isinstance(status, dict) else None
