@@ -191,7 +191,8 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
     digests = payload.get("_sd", [])
     if not isinstance(digests, list) or (digests and {*map(type, digests)} != {str}):
         raise VcDisclosureMismatch()
-    if len(set(digests)) != len(digests):
+    referenced = set(digests)
+    if len(referenced) != len(digests):
         raise VcDisclosureMismatch()
     claims = payload.copy()
     claims.pop("_sd", None)
@@ -205,7 +206,7 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
         digest = disclosure.digest
         # Every Disclosure must be referenced exactly once, and must not overwrite a
         # claim the issuer made always-visible (RFC 9901 §7.1 3.c.ii, 3.c.iii, 4).
-        if digest not in digests or digest in seen or disclosure.name in claims:
+        if digest not in referenced or digest in seen or disclosure.name in claims:
             raise VcDisclosureMismatch()
         if disclosure.name in ("_sd", "...", "_sd_alg"):
             raise VcDisclosureMismatch()
@@ -257,7 +258,9 @@ class CheckpointCache:
         if (
             entry is None
             or entry.quorum != quorum
-            or entry.log_key != log_key
+            # Identity first: the caller passes the same key objects every time, and
+            # the dataclass ``==`` is a Python-level call.
+            or (entry.log_key is not log_key and entry.log_key != log_key)
             or entry.witness_keys != tuple(witness_keys)
         ):
             return None
@@ -407,7 +410,7 @@ def verify_presentation(
     if kb.get("aud") != audience:
         raise VcAudienceMismatch()
 
-    status = payload.get("status", {})
+    status = payload.get("status")
     status_list = status.get("status_list") if isinstance(status, dict) else None
     if not isinstance(status_list, dict):
         raise VcMalformed(reason="status")
