@@ -25,6 +25,8 @@ import json
 import secrets
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from json.scanner import make_scanner
+from types import MappingProxyType
 from typing import Any, ClassVar
 
 from cryptography.exceptions import InvalidSignature
@@ -39,15 +41,19 @@ __all__ = [
     "SD_ALG",
     "Disclosure",
     "Jws",
+    "JwsParts",
     "SdJwt",
     "SdJwtMalformed",
     "b64url_decode",
     "b64url_encode",
     "ed25519_public_key",
+    "eddsa_signed",
     "jwk_to_public_key",
+    "jws_parts",
     "make_disclosure",
     "public_key_to_jwk",
     "sd_hash",
+    "sd_jwt_parts",
     "sign_jws",
     "verify_jws_signature",
 ]
@@ -66,7 +72,11 @@ class SdJwtMalformed(RealnameError):
     default_message: ClassVar[str] = "The credential presentation is malformed."
 
 
-_URL_TO_STD = bytes.maketrans(b"-_", b"+/")
+# base64url to the standard alphabet in one pass: ``-`` and ``_`` become ``+`` and
+# ``/``, while ``+``, ``/`` and ``=`` (the standard alphabet's own and padding, not
+# base64url) become ``*``, which ``strict_mode`` then refuses like every other
+# byte outside the alphabet.
+_URL_TO_STD = bytes.maketrans(b"-_+/=", b"+/***")
 _STD_TO_URL = bytes.maketrans(b"+/", b"-_")
 
 
@@ -83,9 +93,9 @@ _PADDING = (b"", b"", b"==", b"=")  # by len % 4; 1 is never valid
 def b64url_decode(text: str) -> bytes:
     """Decode unpadded base64url; raise :class:`SdJwtMalformed` on anything else."""
     # Every presentation decodes several kilobytes of base64url, so no per-character
-    # Python loop nor regex scan: ``+``, ``/`` and ``=`` (standard alphabet, padding)
-    # are refused here, and ``strict_mode`` refuses every other non-alphabet byte.
-    if "+" in text or "/" in text or "=" in text or len(text) % 4 == 1:
+    # Python loop nor regex scan, and no scan per refused character either: the
+    # translation (see _URL_TO_STD) and ``strict_mode`` refuse them all.
+    if len(text) % 4 == 1:
         raise SdJwtMalformed("Not base64url.")
     try:
         raw = text.encode("ascii")
@@ -101,6 +111,10 @@ def _json_bytes(value: Any) -> bytes:
 
 
 _JSON = json.JSONDecoder()
+# The decoder's own C scanner, called directly: ``raw_decode`` is a Python-level
+# wrapper that only turns the scanner's ``StopIteration`` into an error, and two
+# JSON segments are parsed per presentation.
+_SCAN_ONCE = make_scanner(_JSON)  # type: ignore[arg-type]  # typeshed: context is a decoder
 
 
 def _json_object(data: bytes) -> dict[str, Any]:
@@ -110,8 +124,8 @@ def _json_object(data: bytes) -> dict[str, Any]:
         # else (surrounding whitespace, extra data) goes through the full decoder,
         # which accepts or refuses it exactly as ``json.loads`` does.
         try:
-            value, end = _JSON.raw_decode(text)
-        except ValueError:
+            value, end = _SCAN_ONCE(text, 0)
+        except (StopIteration, ValueError):
             end = -1
         if end != len(text):
             value = _JSON.decode(text)
@@ -161,18 +175,40 @@ _HEADER_CACHE_MAX_CHARS = 256
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_header(segment: str) -> dict[str, Any]:
+def _cached_header(segment: str) -> Mapping[str, Any]:
     # Every credential of an issuer key carries the same protected header, and every
     # KB-JWT the same one, so the decoded header is kept by its exact text (only
-    # short ones, so the cache stays small). A refused header raises, which
-    # lru_cache never stores. Callers get a copy (see :meth:`Jws.parse`).
-    return _json_object(b64url_decode(segment))
+    # short ones, so the cache stays small), read-only since every caller shares it.
+    # A refused header raises, which lru_cache never stores.
+    return MappingProxyType(_json_object(b64url_decode(segment)))
 
 
-def _header(segment: str) -> dict[str, Any]:
-    if len(segment) > _HEADER_CACHE_MAX_CHARS:
-        return _json_object(b64url_decode(segment))
-    return _cached_header(segment).copy()
+#: A split compact JWS: header (read-only), payload, signing input and signature.
+JwsParts = tuple[Mapping[str, Any], dict[str, Any], bytes, bytes]
+
+
+def jws_parts(compact: str) -> JwsParts:
+    """Split and decode a compact JWS without building a :class:`Jws`.
+
+    For the verifier, which reads each part once per presentation and needs no
+    object around them: the header is a read-only view, shared by every JWS with
+    the same header text. Raises :class:`SdJwtMalformed` exactly as
+    :meth:`Jws.parse` does.
+    """
+    parts = compact.split(".")
+    if len(parts) != 3:
+        raise SdJwtMalformed("A JWS has three parts.")
+    head = parts[0]
+    header: Mapping[str, Any]
+    if len(head) > _HEADER_CACHE_MAX_CHARS:
+        header = _json_object(b64url_decode(head))
+    else:
+        header = _cached_header(head)
+    payload = _json_object(b64url_decode(parts[1]))
+    signature = b64url_decode(parts[2])
+    # The decodes above proved the parts ASCII; the signing input is the compact
+    # form up to the last dot, sliced rather than re-joined.
+    return header, payload, compact[: len(compact) - len(parts[2]) - 1].encode("ascii"), signature
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,16 +223,8 @@ class Jws:
 
     @classmethod
     def parse(cls, compact: str) -> Jws:
-        parts = compact.split(".")
-        if len(parts) != 3:
-            raise SdJwtMalformed("A JWS has three parts.")
-        header = _header(parts[0])
-        payload = _json_object(b64url_decode(parts[1]))
-        signature = b64url_decode(parts[2])
-        # The decodes above proved the parts ASCII; the signing input is the compact
-        # form up to the last dot, sliced rather than re-joined.
-        signing_input = compact[: len(compact) - len(parts[2]) - 1].encode("ascii")
-        return cls(header, payload, signing_input, signature, compact)
+        header, payload, signing_input, signature = jws_parts(compact)
+        return cls(dict(header), payload, signing_input, signature, compact)
 
 
 def sign_jws(header: Mapping[str, Any], payload: Mapping[str, Any], key: Ed25519PrivateKey) -> str:
@@ -209,10 +237,17 @@ def sign_jws(header: Mapping[str, Any], payload: Mapping[str, Any], key: Ed25519
 
 def verify_jws_signature(jws: Jws, key: Ed25519PublicKey) -> bool:
     """Whether ``jws`` is an EdDSA JWS that ``key`` signed. ``alg`` is pinned, never trusted."""
-    if jws.header.get("alg") != ALG_EDDSA:
+    return eddsa_signed(jws.header, jws.signing_input, jws.signature, key)
+
+
+def eddsa_signed(
+    header: Mapping[str, Any], signing_input: bytes, signature: bytes, key: Ed25519PublicKey
+) -> bool:
+    """:func:`verify_jws_signature` over the parts :func:`jws_parts` answers."""
+    if header.get("alg") != ALG_EDDSA:
         return False
     try:
-        key.verify(jws.signature, jws.signing_input)
+        key.verify(signature, signing_input)
     except InvalidSignature:
         return False
     return True
@@ -264,6 +299,17 @@ def sd_hash(issuer_jwt: str, disclosures: Iterable[str]) -> str:
     return b64url_encode(hashlib.sha256(presented.encode("ascii")).digest())
 
 
+def sd_jwt_parts(compact: str) -> tuple[str, tuple[str, ...], str | None]:
+    """The issuer JWT, Disclosures and KB-JWT of an SD-JWT, as :meth:`SdJwt.parse` splits it."""
+    parts = compact.split(_SEPARATOR)
+    if len(parts) < 2 or not parts[0]:
+        raise SdJwtMalformed("An SD-JWT is <JWT>~[<Disclosure>~]…[<KB-JWT>].")
+    disclosures = tuple(parts[1:-1])
+    if "" in disclosures:
+        raise SdJwtMalformed("Empty Disclosure.")
+    return parts[0], disclosures, parts[-1] or None
+
+
 @dataclass(frozen=True, slots=True)
 class SdJwt:
     """An SD-JWT or SD-JWT+KB in compact form, split but not yet verified."""
@@ -274,13 +320,7 @@ class SdJwt:
 
     @classmethod
     def parse(cls, compact: str) -> SdJwt:
-        parts = compact.split(_SEPARATOR)
-        if len(parts) < 2 or not parts[0]:
-            raise SdJwtMalformed("An SD-JWT is <JWT>~[<Disclosure>~]…[<KB-JWT>].")
-        disclosures = tuple(parts[1:-1])
-        if any(not d for d in disclosures):
-            raise SdJwtMalformed("Empty Disclosure.")
-        return cls(parts[0], disclosures, parts[-1] or None)
+        return cls(*sd_jwt_parts(compact))
 
     def serialize(self) -> str:
         return (

@@ -97,8 +97,12 @@ class StatusList:
         return index // per_byte, (index % per_byte) * self.bits, (1 << self.bits) - 1
 
     def get(self, index: int) -> int:
-        byte, shift, mask = self._locate(index)
-        return (self.data[byte] >> shift) & mask
+        # _locate inlined: a verifier asks one status per presentation.
+        bits = self.bits
+        if not 0 <= index < len(self.data) * 8 // bits:
+            raise IndexError("status index out of range")
+        per_byte = 8 // bits
+        return (self.data[index // per_byte] >> (index % per_byte) * bits) & ((1 << bits) - 1)
 
     def set(self, index: int, status: int) -> None:
         byte, shift, mask = self._locate(index)

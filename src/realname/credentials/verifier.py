@@ -39,12 +39,13 @@ from realname.credentials.sdjwt import (
     KB_JWT_TYP,
     SD_ALG,
     Disclosure,
-    Jws,
-    SdJwt,
+    JwsParts,
     SdJwtMalformed,
     b64url_encode,
+    eddsa_signed,
     jwk_to_public_key,
-    verify_jws_signature,
+    jws_parts,
+    sd_jwt_parts,
 )
 from realname.credentials.status_list import STATUS_VALID
 from realname.errors import RealnameError
@@ -190,7 +191,8 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
     digests = payload.get("_sd", [])
     if not isinstance(digests, list) or (digests and {*map(type, digests)} != {str}):
         raise VcDisclosureMismatch()
-    if len(set(digests)) != len(digests):
+    referenced = set(digests)
+    if len(referenced) != len(digests):
         raise VcDisclosureMismatch()
     claims = payload.copy()
     claims.pop("_sd", None)
@@ -204,7 +206,7 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
         digest = disclosure.digest
         # Every Disclosure must be referenced exactly once, and must not overwrite a
         # claim the issuer made always-visible (RFC 9901 §7.1 3.c.ii, 3.c.iii, 4).
-        if digest not in digests or digest in seen or disclosure.name in claims:
+        if digest not in referenced or digest in seen or disclosure.name in claims:
             raise VcDisclosureMismatch()
         if disclosure.name in ("_sd", "...", "_sd_alg"):
             raise VcDisclosureMismatch()
@@ -213,40 +215,14 @@ def _disclosed_claims(payload: dict[str, Any], disclosures: Sequence[str]) -> di
     return claims
 
 
-def _key_binding(sd: SdJwt, cnf: Any) -> tuple[Jws, Ed25519PublicKey] | None:
+def _key_binding(kb_jwt: str | None, cnf: Any) -> tuple[JwsParts, Ed25519PublicKey] | None:
     """The parsed KB-JWT and the ``cnf`` holder key, or ``None`` if either is malformed."""
-    if sd.kb_jwt is None or not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
+    if kb_jwt is None or not isinstance(cnf, dict) or not isinstance(cnf.get("jwk"), dict):
         return None
     try:
-        return Jws.parse(sd.kb_jwt), jwk_to_public_key(cnf["jwk"])
+        return jws_parts(kb_jwt), jwk_to_public_key(cnf["jwk"])
     except SdJwtMalformed:
         return None
-
-
-def _check_key_binding(
-    kb: Jws | None,
-    presented_sd_hash: str,
-    *,
-    nonce: str,
-    audience: str,
-    now: int,
-    max_age: int,
-    skew: int,
-) -> None:
-    """RFC 9901 §7.3 for a KB-JWT found typed and signed by the holder (else ``None``)."""
-    if kb is None:
-        raise VcKbInvalid()
-    presented = kb.payload.get("sd_hash")
-    if not isinstance(presented, str) or not hmac.compare_digest(presented, presented_sd_hash):
-        raise VcKbInvalid()
-    iat = kb.payload.get("iat")
-    # A fresh KB-JWT per request (RFC 9901 §7.3 step 5): old ones cannot be replayed.
-    if not isinstance(iat, int) or isinstance(iat, bool) or not now - max_age <= iat <= now + skew:
-        raise VcKbInvalid()
-    if kb.payload.get("nonce") != nonce:
-        raise VcNonceMismatch()
-    if kb.payload.get("aud") != audience:
-        raise VcAudienceMismatch()
 
 
 @dataclass(frozen=True)
@@ -282,7 +258,9 @@ class CheckpointCache:
         if (
             entry is None
             or entry.quorum != quorum
-            or entry.log_key != log_key
+            # Identity first: the caller passes the same key objects every time, and
+            # the dataclass ``==`` is a Python-level call.
+            or (entry.log_key is not log_key and entry.log_key != log_key)
             or entry.witness_keys != tuple(witness_keys)
         ):
             return None
@@ -358,15 +336,17 @@ def verify_presentation(
     ``checkpoint_cache`` skips re-checking the signatures of a checkpoint already
     found witnessed under the same keys.
     """
+    # The parts are taken as tuples (sd_jwt_parts, jws_parts) rather than as SdJwt
+    # and Jws objects: frozen dataclasses set each field through object.__setattr__,
+    # a cost paid three times per presentation for objects read once here.
     try:
-        sd = SdJwt.parse(presentation)
-        jws = Jws.parse(sd.issuer_jwt)
+        issuer_jwt, disclosures, kb_jwt = sd_jwt_parts(presentation)
+        header, payload, signing_input, signature = jws_parts(issuer_jwt)
     except SdJwtMalformed as exc:
         raise VcMalformed() from exc
-    payload = jws.payload
-    if jws.header.get("typ") != SD_JWT_VC_TYP:
+    if header.get("typ") != SD_JWT_VC_TYP:
         raise VcMalformed(reason="typ")
-    issuer, kid = payload.get("iss"), jws.header.get("kid")
+    issuer, kid = payload.get("iss"), header.get("kid")
     if not isinstance(issuer, str) or not isinstance(kid, str):
         raise VcMalformed(reason="iss/kid")
     iat, exp = _int_claim(payload, "iat"), _int_claim(payload, "exp")
@@ -382,12 +362,16 @@ def verify_presentation(
     # that follows Python work runs slower than in a tight loop (cold CPU caches),
     # so the two run back to back. The ``cnf`` key is used only once the issuer's
     # signature vouches for it.
-    binding = _key_binding(sd, payload.get("cnf"))
-    if key is None or not verify_jws_signature(jws, key):
+    binding = _key_binding(kb_jwt, payload.get("cnf"))
+    if key is None or not eddsa_signed(header, signing_input, signature, key):
         raise VcSignatureInvalid()
     kb = None
-    if binding is not None and binding[0].header.get("typ") == KB_JWT_TYP:
-        kb = binding[0] if verify_jws_signature(*binding) else None
+    if binding is not None:
+        (kb_header, kb_payload, kb_input, kb_signature), holder_key = binding
+        if kb_header.get("typ") == KB_JWT_TYP and eddsa_signed(
+            kb_header, kb_input, kb_signature, holder_key
+        ):
+            kb = kb_payload
 
     # The reference library leaves exp/nbf/iat unchecked: RFC 7519 §4.1.4-4.1.6 here.
     if exp <= now - clock_skew:
@@ -395,27 +379,38 @@ def verify_presentation(
     if iat > now + clock_skew or (nbf is not None and nbf > now + clock_skew):
         raise VcNotYetValid()
 
-    claims = _disclosed_claims(payload, sd.disclosures)
+    claims = _disclosed_claims(payload, disclosures)
     # The KB-JWT's sd_hash covers ``<JWT>~<D1>~…~<Dn>~``, which is the presentation
     # itself up to the KB-JWT: hashed from a slice, not re-joined from the parts.
     # The issuer JWT starts that text, and its hash is the ledger's credential hash
     # (issuer.credential_hash): one pass over the JWT serves both digests.
-    hashed = hashlib.sha256(sd.issuer_jwt.encode("ascii"))
+    hashed = hashlib.sha256(issuer_jwt.encode("ascii"))
     digest = hashed.digest()
     hashed.update(
-        presentation[len(sd.issuer_jwt) : len(presentation) - len(sd.kb_jwt or "")].encode("ascii")
+        presentation[len(issuer_jwt) : len(presentation) - len(kb_jwt or "")].encode("ascii")
     )
-    _check_key_binding(
-        kb,
-        b64url_encode(hashed.digest()),
-        nonce=nonce,
-        audience=audience,
-        now=now,
-        max_age=kb_max_age,
-        skew=clock_skew,
-    )
+    # RFC 9901 §7.3 for the KB-JWT found typed and signed by the holder above.
+    if kb is None:
+        raise VcKbInvalid()
+    presented = kb.get("sd_hash")
+    if not isinstance(presented, str) or not hmac.compare_digest(
+        presented, b64url_encode(hashed.digest())
+    ):
+        raise VcKbInvalid()
+    kb_iat = kb.get("iat")
+    # A fresh KB-JWT per request (RFC 9901 §7.3 step 5): old ones cannot be replayed.
+    if (
+        not isinstance(kb_iat, int)
+        or isinstance(kb_iat, bool)
+        or not now - kb_max_age <= kb_iat <= now + clock_skew
+    ):
+        raise VcKbInvalid()
+    if kb.get("nonce") != nonce:
+        raise VcNonceMismatch()
+    if kb.get("aud") != audience:
+        raise VcAudienceMismatch()
 
-    status = payload.get("status", {})
+    status = payload.get("status")
     status_list = status.get("status_list") if isinstance(status, dict) else None
     if not isinstance(status_list, dict):
         raise VcMalformed(reason="status")
