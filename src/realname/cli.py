@@ -71,11 +71,26 @@ def main(
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="API processes sharing the port (default REALNAME_WORKERS, 1).",
+        ),
+    ] = None,
     migrate: Annotated[
         bool, typer.Option(help="Bring the database to the latest migration first.")
     ] = True,
 ) -> None:
-    """Run the HTTP API (and, as they land, the borrower pages and ops console)."""
+    """Run the HTTP API (and, as they land, the borrower pages and ops console).
+
+    With ``--workers N`` above 1, uvicorn runs N worker processes on one socket, each
+    building the app from the environment; migrations, the development keyring and
+    the sandbox world are made once, here, before they start.
+    """
+    import os
+
     import uvicorn
 
     from realname.api.app import create_app
@@ -83,14 +98,27 @@ def serve(
     from realname.store.db import upgrade
 
     settings = get_settings()
+    if workers is not None and workers != settings.workers:
+        settings = settings.model_copy(update={"workers": workers})
     configure_logging(settings.log_level)
     if migrate:
         upgrade(settings.resolved_database_url)
-    application = create_app(settings)
+    host, port = host or settings.host, port or settings.port
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+        return
+    from realname.api.context import prepare_shared_state
+
+    prepare_shared_state(settings)
+    # The workers read their settings from the environment: tell them how many they
+    # are, so that each takes its share of the provider quotas.
+    os.environ["REALNAME_WORKERS"] = str(settings.workers)
     uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
+        "realname.api.app:create_app_from_env",
+        factory=True,
+        workers=settings.workers,
+        host=host,
+        port=port,
         log_config=None,
         proxy_headers=True,
     )

@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     #: Verifications in flight per API process; more wait their turn (see
     #: ``realname.api.admission``).
     verification_concurrency: int = Field(default=256, ge=1)
+    #: API processes ``realname serve`` runs (uvicorn workers sharing one socket). Each
+    #: gets an equal share of every provider QPS quota, so the vendor's quota holds
+    #: for the whole deployment (see ``realname.api.context.deployment_policy``).
+    workers: int = Field(default=1, ge=1, le=256)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 
