@@ -673,13 +673,20 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _children(pid: int) -> list[int]:
-    found: list[int] = []
-    for children in Path(f"/proc/{pid}/task").glob("*/children"):
+def _descendants(pid: int) -> list[int]:
+    """The living descendants of ``pid``, from every process's parent in ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            found += [int(child) for child in children.read_text(encoding="ascii").split()]
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
         except OSError:
-            continue  # the thread ended meanwhile
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending += children.get(child, [])
     return found
 
 
@@ -689,12 +696,7 @@ def tree_cpu(pid: int) -> float | None:
     total = process_cpu(pid)
     if total is None:
         return None
-    pending = _children(pid)
-    while pending:
-        child = pending.pop()
-        total += process_cpu(child) or 0.0
-        pending += _children(child)
-    return total
+    return total + sum(process_cpu(child) or 0.0 for child in _descendants(pid))
 
 
 async def _timed(server: Server, run: Awaitable[Run]) -> Run:

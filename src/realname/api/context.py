@@ -25,6 +25,7 @@ from realname.authorities.protocol import Check, Provider
 from realname.authorities.resilience import ResiliencePolicy, ResilientProvider
 from realname.authorities.sms import SmsGateway
 from realname.config import Settings
+from realname.jobs.lease import holder_id
 from realname.privacy.keys import load_keyring
 from realname.privacy.vault import Vault
 from realname.store.db import make_engine, make_session_factory
@@ -108,6 +109,9 @@ class AppContext:
     sms: SmsGateway
     policies: PolicyBook = field(default_factory=default_policies)
     admission: Admission = field(default_factory=Admission)
+    #: Names this process when it holds a job lease (:mod:`realname.jobs.lease`): the
+    #: background loops of one app share it, two apps (processes) never do.
+    lease_holder: str = field(default_factory=holder_id)
 
     @classmethod
     def from_settings(

@@ -143,6 +143,7 @@ def install_checkpointer(
                     context.session_factory,
                     CHECKPOINT_JOB,
                     lease_ttl or checkpoint_lease_ttl(interval),
+                    context.lease_holder,
                 ),
             ),
         ):

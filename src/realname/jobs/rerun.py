@@ -165,7 +165,9 @@ async def rerun_forever(
     ``def`` handler whose transaction ends only when the loop schedules its
     dependency's exit: the wait would last the whole busy timeout.
     """
-    lease = lease or Lease(context.session_factory, RERUN_JOB, rerun_lease_ttl(interval))
+    if lease is None:
+        ttl = rerun_lease_ttl(interval)
+        lease = Lease(context.session_factory, RERUN_JOB, ttl, context.lease_holder)
     try:
         while True:
             await anyio.sleep(interval)
@@ -211,7 +213,7 @@ def install_rerun_loop(
         ):
             context = application.state.context
             ttl = lease_ttl or rerun_lease_ttl(interval)
-            lease = Lease(context.session_factory, RERUN_JOB, ttl)
+            lease = Lease(context.session_factory, RERUN_JOB, ttl, context.lease_holder)
             group.start_soon(partial(rerun_forever, context, interval, lease=lease))
             try:
                 yield state
