@@ -100,7 +100,8 @@ def test_the_lease_object_renews_and_lets_go(
     first = Lease(a, "job", TTL, clock=lambda: clock[0])
     second = Lease(b, "job", TTL, clock=lambda: clock[0])
     assert first.holder != second.holder
-    assert first.hold() and not second.hold()
+    assert first.hold()
+    assert not second.hold()
     clock[0] += timedelta(seconds=8)
     assert first.hold()  # renewed before it ran out
     clock[0] += timedelta(seconds=8)

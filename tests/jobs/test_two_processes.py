@@ -124,11 +124,14 @@ def test_one_process_re_runs_a_result_and_another_takes_over_when_it_stops(
 
     def results() -> int:
         with context.session_factory() as session:
-            return session.scalar(
-                select(func.count())
-                .select_from(VerificationResult)
-                .where(VerificationResult.account_id == user)
-            ) or 0
+            return (
+                session.scalar(
+                    select(func.count())
+                    .select_from(VerificationResult)
+                    .where(VerificationResult.account_id == user)
+                )
+                or 0
+            )
 
     def settled() -> bool:
         with context.session_factory() as session:
@@ -191,9 +194,7 @@ def test_one_process_signs_the_checkpoints_and_another_takes_over(
         assert _sizes(first.context) == [0, 1, 2, 3]  # the empty log's head first
         assert len(set(map(id, signers))) == 1  # one process signed them all
         holder, other = (
-            (first, second)
-            if signers[0] is first.context.session_factory
-            else (second, first)
+            (first, second) if signers[0] is first.context.session_factory else (second, first)
         )
         holder.stop()
         _append_leaf(other.context, 4)
