@@ -426,6 +426,9 @@ def _serve_workers(mode: str, workdir: Path, sandbox: Path, users: int, workers:
         f"{Path(__file__).stem}:worker_app",
         factory=True,
         workers=workers,
+        # On a busy machine a new worker takes longer than uvicorn's default 5 s to
+        # answer the supervisor's health ping (it is still importing), and is killed.
+        timeout_worker_healthcheck=30,
         log_level="warning",
         access_log=False,
         timeout_graceful_shutdown=2,

@@ -67,6 +67,13 @@ def main(
     """realname: verify identity, diagnose why it fails, repair what can be repaired."""
 
 
+#: How long uvicorn's supervisor waits for a worker's answer to its health ping
+#: before it kills and replaces the worker. A new worker answers only once it has
+#: imported the command line and the app, which on a busy machine takes longer than
+#: uvicorn's default of 5 s: workers were killed while still starting.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
@@ -117,6 +124,7 @@ def serve(
         "realname.api.app:create_app_from_env",
         factory=True,
         workers=settings.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
         host=host,
         port=port,
         log_config=None,

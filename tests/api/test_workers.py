@@ -131,6 +131,8 @@ def test_serve_with_workers_migrates_once_then_runs_uvicorn_workers(
     # An import string the workers build their own app from, three of them.
     assert target == "realname.api.app:create_app_from_env"
     assert (kwargs["factory"], kwargs["workers"], kwargs["port"]) == (True, 3, 8123)
+    # A worker still importing on a busy machine is not taken for a hung one.
+    assert kwargs["timeout_worker_healthcheck"] >= 30
     # The workers learn how many they are (for their share of the quotas) ...
     assert os.environ["REALNAME_WORKERS"] == "3"
     # ... and find the database migrated and the keyring made, by the parent.
