@@ -11,7 +11,7 @@ import inspect
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -203,3 +203,76 @@ def test_one_process_signs_the_checkpoints_and_another_takes_over(
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_checkpointer_that_dies_holding_the_lease_is_replaced_when_it_runs_out(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A crash: the holder stops without releasing; the other signs once the lease ran out."""
+    import anyio
+
+    from realname.credentials import service
+    from realname.jobs.lease import Lease
+
+    signers: list[object] = []
+    real = credential_jobs.checkpoint_once
+
+    def spied(session_factory: Any, me: Any, **kwargs: Any) -> str | None:
+        note = real(session_factory, me, **kwargs)
+        if note is not None:
+            signers.append(session_factory)
+        return note
+
+    monkeypatch.setattr(credential_jobs, "checkpoint_once", spied)
+    contexts = [
+        AppContext.from_settings(settings, provider=object(), sms=object())  # type: ignore[arg-type]
+        for _ in range(2)
+    ]
+    first, second = contexts
+    me = service.institution_from_env(first.vault, var_dir=settings.var_dir)
+    ttl = timedelta(seconds=1)
+    dying = Lease(first.session_factory, credential_jobs.CHECKPOINT_JOB, ttl)
+
+    async def never_released() -> None:
+        """What a killed process does on its way out: nothing."""
+
+    dying.released = never_released  # type: ignore[method-assign]
+    surviving = Lease(second.session_factory, credential_jobs.CHECKPOINT_JOB, ttl)
+
+    async def until(size: int) -> float:
+        started = time.monotonic()
+        while size not in await anyio.to_thread.run_sync(_sizes, first):
+            assert time.monotonic() - started < 10, "timed out"
+            await anyio.sleep(0.02)
+        return time.monotonic() - started
+
+    async def scenario() -> float:
+        crash, stop = anyio.CancelScope(), anyio.CancelScope()
+
+        async def run(scope: anyio.CancelScope, context: AppContext, lease: Lease) -> None:
+            with scope:
+                await credential_jobs.run_checkpointer(
+                    context.session_factory, me, interval=0.05, lease=lease
+                )
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(run, crash, first, dying)
+            await until(0)  # the first process took the lease and signed the empty head
+            group.start_soon(run, stop, second, surviving)
+            await anyio.to_thread.run_sync(_append_leaf, first, 1)
+            await until(1)
+            crash.cancel()
+            await anyio.to_thread.run_sync(_append_leaf, second, 2)
+            waited = await until(2)
+            stop.cancel()
+        return waited
+
+    try:
+        waited = asyncio.run(scenario())
+    finally:
+        for context in contexts:
+            context.engine.dispose()
+    assert signers[:2] == [first.session_factory] * 2
+    assert signers[2:] == [second.session_factory]
+    # Not before the dead holder's lease ran out (renewed at most 0.05 s before the crash).
+    assert waited > 0.8

@@ -7,9 +7,9 @@ commit). On an idle log a pass writes nothing.
 
 Every API process runs the loop, but only the holder of the ``ledger-checkpoint``
 lease (:mod:`realname.jobs.lease`) signs: one signature per tree size across the
-deployment, and another process takes over when the holder stops. (Two checkpoints of
-one tree size could not both be stored anyway — the size is the table's key — but
-each process would sign and then fail, every second.)
+deployment, and another process takes over when the holder stops. (Without it, on
+PostgreSQL, where nothing serialises the passes, two processes could both sign the
+same new tree head and one would fail on the table's key, the tree size.)
 """
 
 from __future__ import annotations
@@ -109,12 +109,8 @@ async def checkpointing(
             group.cancel_scope.cancel()
 
 
-def install_checkpointer(
-    app: Starlette, *, interval: float = DEFAULT_INTERVAL, lease_ttl: timedelta | None = None
-) -> None:
+def install_checkpointer(app: Starlette, *, interval: float = DEFAULT_INTERVAL) -> None:
     """Start the checkpointer with ``app``'s lifespan, around any lifespan it already has.
-
-    ``lease_ttl`` overrides :func:`checkpoint_lease_ttl` (tests use short ones).
 
     The institution is ``app.state.credentials_institution`` when set (see
     :mod:`realname.api.routers.credentials`), else built from the environment.
@@ -142,7 +138,7 @@ def install_checkpointer(
                 lease=Lease(
                     context.session_factory,
                     CHECKPOINT_JOB,
-                    lease_ttl or checkpoint_lease_ttl(interval),
+                    checkpoint_lease_ttl(interval),
                     context.lease_holder,
                 ),
             ),

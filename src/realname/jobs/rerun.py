@@ -20,7 +20,6 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import Any, cast
 
 import anyio
@@ -194,13 +193,8 @@ async def rerun_forever(
         await lease.released()
 
 
-def install_rerun_loop(
-    app: Starlette, *, interval: float, lease_ttl: timedelta | None = None
-) -> None:
-    """Run :func:`rerun_forever` for the lifetime of ``app`` (``interval`` 0: not at all).
-
-    ``lease_ttl`` overrides :func:`rerun_lease_ttl` (tests use short ones).
-    """
+def install_rerun_loop(app: Starlette, *, interval: float) -> None:
+    """Run :func:`rerun_forever` for the lifetime of ``app`` (``interval`` 0: not at all)."""
     if interval <= 0:
         return
     inner = app.router.lifespan_context
@@ -211,10 +205,7 @@ def install_rerun_loop(
             cast(AbstractAsyncContextManager[Any], inner(application)) as state,
             anyio.create_task_group() as group,
         ):
-            context = application.state.context
-            ttl = lease_ttl or rerun_lease_ttl(interval)
-            lease = Lease(context.session_factory, RERUN_JOB, ttl, context.lease_holder)
-            group.start_soon(partial(rerun_forever, context, interval, lease=lease))
+            group.start_soon(rerun_forever, application.state.context, interval)
             try:
                 yield state
             finally:
