@@ -5,9 +5,9 @@ is in the database, so any number of processes can serve the same tenants. The
 authorities are whatever ``REALNAME_PROVIDER`` selects (see
 :func:`realname.authorities.composite.build_provider`), behind the resilience
 wrapper, whose QPS limiters get this process's share of each quota
-(:func:`deployment_policy`); on the embedded defaults that is the sandbox, answering from its world
-``REALNAME_SANDBOX_WORLD`` (``generated``), which is generated with demo citizens on
-first start if ``realname sandbox generate`` has not made it.
+(:func:`deployment_policy`); on the embedded defaults that is the sandbox, answering
+from its world ``REALNAME_SANDBOX_WORLD`` (``generated``), which is generated with demo
+citizens on first start if ``realname sandbox generate`` has not made it.
 """
 
 from __future__ import annotations
