@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextvars import ContextVar
 from dataclasses import replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -179,3 +180,65 @@ def test_serve_refuses_zero_workers(var_dir: Path) -> None:
     result = runner.invoke(app, ["serve", "--workers", "0"])
     assert result.exit_code == 2
     assert "--workers" in result.output
+
+
+def test_serve_with_two_workers_serves_and_shares_the_background_jobs(tmp_path: Path) -> None:
+    """The real thing: ``realname serve --workers 2`` as a process, then SIGTERM."""
+    import os
+    import signal
+    import socket
+    import sqlite3
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    env = {**os.environ, "REALNAME_VAR_DIR": str(tmp_path)}
+    for name in ("REALNAME_DATABASE_URL", "REALNAME_MASTER_KEY", "REALNAME_WORKERS"):
+        env.pop(name, None)
+    command = [sys.executable, "-c", "from realname.cli import app; app()", "serve"]
+    command += ["--workers", "2", "--port", str(port)]
+    log = (tmp_path / "serve.log").open("wb")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=log)
+
+    def output() -> str:
+        return (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+
+    def leases() -> list[tuple[str, str]]:
+        with sqlite3.connect(tmp_path / "realname.db") as db:
+            return list(db.execute("SELECT name, holder FROM job_leases"))
+
+    try:
+        deadline = time.monotonic() + 120
+        ready = None
+        while ready is None or ready.status_code != 200 or not leases():
+            assert process.poll() is None, output()[-3000:]
+            assert time.monotonic() < deadline, output()[-3000:]
+            time.sleep(0.2)
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=5)
+            except httpx.TransportError:
+                ready = None
+        assert output().count("Started server process") == 2
+        # One worker, not the parent, signs the ledger checkpoints.
+        [(job, holder)] = leases()
+        assert job == "ledger-checkpoint"
+        assert f":{process.pid}:" not in holder
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        finally:
+            if process.poll() is None:
+                process.kill()
+            log.close()
+    assert process.returncode == 0, output()[-3000:]
+    # The worker let its lease go on the way out: another process could take it at once.
+    with sqlite3.connect(tmp_path / "realname.db") as db:
+        [(expires_at,)] = db.execute("SELECT expires_at FROM job_leases")
+    # (SQLite keeps UTC as naive ISO text, which compares as it sorts.)
+    assert expires_at < str(datetime.now(UTC).replace(tzinfo=None))
