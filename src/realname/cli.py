@@ -403,25 +403,36 @@ def export_user_data(
 def jobs_rerun_unavailable(
     limit: Annotated[int, typer.Option(min=1, help="Accounts to re-run at most.")] = 100,
 ) -> None:
-    """Verify again the accounts an authority's outage left at PROVIDER_UNAVAILABLE."""
+    """Verify again the accounts an authority's outage left at PROVIDER_UNAVAILABLE.
+
+    Holds the same lease as the API processes' re-run loop while it runs, so that it
+    never re-runs a result one of them is re-running.
+    """
     import asyncio
-    from datetime import UTC, datetime
 
     from realname.api.context import AppContext
-    from realname.jobs.rerun import rerun_unavailable
+    from realname.jobs.lease import Lease
+    from realname.jobs.rerun import RERUN_JOB, rerun_lease_ttl, rerun_unavailable
 
     context = AppContext.from_settings(get_settings())
+    lease = Lease(context.session_factory, RERUN_JOB, rerun_lease_ttl(0), context.lease_holder)
     try:
-        report = asyncio.run(
-            rerun_unavailable(
-                context.session_factory,
-                context.vault,
-                context.provider,
-                context.policies,
-                now=datetime.now(UTC),
-                limit=limit,
+        if not lease.hold():
+            console.print("an API process is re-running these now; nothing to do here")
+            return
+        try:
+            report = asyncio.run(
+                rerun_unavailable(
+                    context.session_factory,
+                    context.vault,
+                    context.provider,
+                    context.policies,
+                    limit=limit,
+                    keep=lease.held,
+                )
             )
-        )
+        finally:
+            lease.let_go()
     finally:
         context.engine.dispose()
     console.print(

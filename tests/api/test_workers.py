@@ -247,3 +247,32 @@ def test_serve_with_two_workers_serves_and_shares_the_background_jobs(tmp_path: 
         [(expires_at,)] = db.execute("SELECT expires_at FROM job_leases")
     # (SQLite keeps UTC as naive ISO text, which compares as it sorts.)
     assert expires_at < str(datetime.now(UTC).replace(tzinfo=None))
+
+
+def test_jobs_rerun_unavailable_leaves_the_job_to_the_process_that_holds_it(
+    var_dir: Path,
+) -> None:
+    from datetime import timedelta
+
+    from realname.cli import app
+    from realname.jobs.lease import acquire, release
+    from realname.jobs.rerun import RERUN_JOB
+    from realname.store.db import make_engine, make_session_factory
+    from realname.store.types import utcnow
+
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    engine = make_engine(f"sqlite:///{var_dir / 'realname.db'}")
+    factory = make_session_factory(engine)
+    try:
+        assert acquire(factory, RERUN_JOB, "api-process", now=utcnow(), ttl=timedelta(minutes=1))
+        busy = runner.invoke(app, ["jobs", "rerun-unavailable"])
+        assert busy.exit_code == 0, busy.output
+        assert "nothing to do" in busy.stdout
+        release(factory, RERUN_JOB, "api-process", now=utcnow())
+        done = runner.invoke(app, ["jobs", "rerun-unavailable"])
+        assert done.exit_code == 0, done.output
+        assert "0 pending" in done.stdout
+        # The command let the job go when it finished: the API process takes it back.
+        assert acquire(factory, RERUN_JOB, "api-process", now=utcnow(), ttl=timedelta(minutes=1))
+    finally:
+        engine.dispose()

@@ -33,6 +33,7 @@ from realname.ops.cases import sync_review_cases
 from realname.privacy.vault import DataErased, Vault
 from realname.store.models import Account, Cause, Person, VerificationResult
 from realname.store.repositories.people import read_identity
+from realname.store.types import utcnow
 from realname.verification.policy import PolicyBook
 from realname.verification.users import submit
 
@@ -87,11 +88,16 @@ async def rerun_unavailable(
     provider: Provider,
     policies: PolicyBook,
     *,
-    now: datetime,
+    now: datetime | None = None,
     limit: int = 100,
     keep: Callable[[], Awaitable[bool]] | None = None,
 ) -> RerunReport:
     """Verify again, one transaction each, every account an outage left pending.
+
+    Each account is verified at the time its turn comes, unless ``now`` fixes one time
+    for all (tests). Not at a time taken before the pending accounts were read: on a
+    busy database that read can wait, and a consent given meanwhile — before the
+    outage's result, which is why the account is pending — would be judged missing.
 
     ``keep`` (a lease's :meth:`~realname.jobs.lease.Lease.held`) is asked before each
     account; when it answers no, this process no longer owns the job and stops.
@@ -126,7 +132,7 @@ async def rerun_unavailable(
                 phone=identity.get("phone"),
                 bank_card=identity.get("bank_card"),
                 policy=policy,
-                now=now,
+                now=now or utcnow(),
             )
             session.commit()
         if "PROVIDER_UNAVAILABLE" in submitted.outcome.diagnosis.codes:
@@ -178,7 +184,6 @@ async def rerun_forever(
                     context.vault,
                     context.provider,
                     context.policies,
-                    now=datetime.now(UTC),
                     limit=limit,
                     keep=lease.held,
                 )
