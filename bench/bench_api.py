@@ -7,15 +7,17 @@ printed next to a baseline measured in the same run on the same machine:
 1. **Throughput.** ``POST /v1/users/{id}/verifications`` (one L2 verification of a
    user signed in by SMS code, with ``id`` and ``phone`` consents, set up before the
    clock starts) against a bare FastAPI endpoint doing one SQLite insert. Both are
-   served by uvicorn on 127.0.0.1 in a subprocess each and driven by an async httpx
+   served by uvicorn on 127.0.0.1 in a subprocess each — with ``--workers N`` (default:
+   the CPU count; the same N for both sides) uvicorn's N worker processes on one
+   socket, each with its own app and database connection — and driven by an async httpx
    client in this process at a fixed concurrency, for ``--requests`` requests or
    ``--seconds`` seconds, whichever ends first; then once more one request at a time.
    The sandbox answers with no latency: the figure is the machinery alone. Goal:
-   realname ≥ 0.4 x the bare endpoint. Each run also reads the server process's CPU
-   time (``/proc/<pid>/stat``, Linux) and prints CPU milliseconds per request and the
-   ratio of the two CPU costs: what the throughput ratio would be with each server on
-   a core of its own, the figure to trust when other processes share the machine
-   (wall-clock ratios then move with their load).
+   realname ≥ 0.4 x the bare endpoint. Each run also reads the server's CPU time,
+   summed over its process tree (``/proc/<pid>/stat``, Linux), and prints CPU
+   milliseconds per request and the ratio of the two CPU costs: what the throughput
+   ratio would be with each server on cores of its own, the figure to trust when
+   other processes share the machine (wall-clock ratios then move with their load).
 2. **Latency hiding.** Every sandbox check takes exactly ``--latency-ms`` (a constant
    :class:`LatencyModel`); at each of ``--levels`` concurrent flows the throughput is
    compared with the ideal ``min(flows / critical path, zero-latency throughput)``,
@@ -183,7 +185,7 @@ class Realname:
 def build_realname(workdir: Path, sandbox: Path, latency_ms: float = 0.0) -> Realname:
     """A fresh realname database in ``workdir`` over the sandbox world at ``sandbox``."""
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = Settings(var_dir=workdir, database_url=f"sqlite:///{workdir / 'realname.db'}")
+    settings = _realname_settings(workdir)
     upgrade(settings.resolved_database_url)
     engine = make_engine(settings.resolved_database_url)
     try:
@@ -194,6 +196,20 @@ def build_realname(workdir: Path, sandbox: Path, latency_ms: float = 0.0) -> Rea
             session.commit()
     finally:
         engine.dispose()
+    context, gateway = realname_context(workdir, sandbox, latency_ms)
+    return Realname(create_app(settings, context), context, gateway, tenant_id, key)
+
+
+def _realname_settings(workdir: Path) -> Settings:
+    return Settings(var_dir=workdir, database_url=f"sqlite:///{workdir / 'realname.db'}")
+
+
+def realname_context(
+    workdir: Path, sandbox: Path, latency_ms: float = 0.0
+) -> tuple[AppContext, SandboxSmsGateway]:
+    """The app context over an existing realname database in ``workdir`` (one per
+    server process: each worker of a multi-process server builds its own)."""
+    settings = _realname_settings(workdir)
     latency = LatencyModel(latency_ms, sigma=0.0)  # constant: sigma 0
     config = SandboxConfig(
         latency={check: latency for check in Check},
@@ -206,8 +222,7 @@ def build_realname(workdir: Path, sandbox: Path, latency_ms: float = 0.0) -> Rea
     # As in production (AppContext wraps the provider), but without the QPS limiter.
     provider = ResilientProvider(sandbox_provider, ResiliencePolicy(qps=dict.fromkeys(Check)))
     gateway = SandboxSmsGateway(sandbox_provider.store, sandbox_provider.world_id)
-    context = AppContext.from_settings(settings, provider=provider, sms=gateway)
-    return Realname(create_app(settings, context), context, gateway, tenant_id, key)
+    return AppContext.from_settings(settings, provider=provider, sms=gateway), gateway
 
 
 async def sign_up(realname: Realname, people: Sequence[Person]) -> list[User]:
@@ -320,29 +335,46 @@ def _quiet() -> Iterator[None]:
             app_logger.propagate = propagate
 
 
-def serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
+def serve(mode: str, workdir: Path, sandbox: Path, users: int, workers: int = 1) -> int:
     """Child process: build the app (and its users), serve it on loopback until stdin
     closes, then leave the count of server errors by kind in ``workdir``."""
     with _quiet():
+        if workers > 1:
+            return _serve_workers(mode, workdir, sandbox, users, workers)
         return _serve(mode, workdir, sandbox, users)
 
 
-def _serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
-    ready: dict[str, Any] = {}
-    realname: Realname | None = None
-    if mode == "bare":
-        app = bare_app(workdir / "bare.db")
-    else:
-        realname = build_realname(workdir / "realname", sandbox)
-        with SandboxStore(sandbox) as store:
-            people = eligible_people(store, realname.context.policies.product(PRODUCT), users)
-        ready["users"] = asyncio.run(sign_up(realname, people))
-        ready["key"] = realname.key
-        app = realname.app
+def _listening_socket() -> socket.socket:
     # IPPROTO_TCP, so that asyncio turns Nagle off on the accepted sockets.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
+    return sock
+
+
+def _announce(workdir: Path, mode: str, ready: dict[str, Any]) -> None:
+    scratch = workdir / f"{mode}.ready.tmp"
+    scratch.write_text(json.dumps(ready), encoding="utf-8")
+    scratch.rename(workdir / f"{mode}.ready.json")
+
+
+def _prepare(
+    mode: str, workdir: Path, sandbox: Path, users: int
+) -> tuple[FastAPI, dict[str, Any], Realname | None]:
+    ready: dict[str, Any] = {}
+    if mode == "bare":
+        return bare_app(workdir / "bare.db"), ready, None
+    realname = build_realname(workdir / "realname", sandbox)
+    with SandboxStore(sandbox) as store:
+        people = eligible_people(store, realname.context.policies.product(PRODUCT), users)
+    ready["users"] = asyncio.run(sign_up(realname, people))
+    ready["key"] = realname.key
+    return realname.app, ready, realname
+
+
+def _serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
+    app, ready, realname = _prepare(mode, workdir, sandbox, users)
+    sock = _listening_socket()
     ready["port"] = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, backlog=2048
@@ -356,9 +388,7 @@ def _serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
     def announce_then_watch() -> None:
         while not server.started and not server.should_exit:
             time.sleep(0.01)
-        scratch = workdir / f"{mode}.ready.tmp"
-        scratch.write_text(json.dumps(ready), encoding="utf-8")
-        scratch.rename(workdir / f"{mode}.ready.json")
+        _announce(workdir, mode, ready)
         sys.stdin.read()  # returns when the parent closes the pipe, or dies
         server.should_exit = True
 
@@ -368,6 +398,93 @@ def _serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
     if realname is not None:
         realname.close()
     return 0
+
+
+#: Where a worker of a multi-process server finds what to serve (set by its parent).
+_WORKER_ENV = "REALNAME_BENCH_WORKER"
+
+
+def _serve_workers(mode: str, workdir: Path, sandbox: Path, users: int, workers: int) -> int:
+    """:func:`_serve` with ``workers`` uvicorn worker processes on one socket.
+
+    The set-up (the bare table, realname's database and signed-up users) is done here,
+    once; each worker then builds its own app (:func:`worker_app`): the bare one opens
+    its own sqlite3 connection, realname's its own engine, as ``realname serve
+    --workers N`` would.
+    """
+    from uvicorn.supervisors import Multiprocess
+
+    _app, ready, realname = _prepare(mode, workdir, sandbox, users)
+    if realname is not None:
+        realname.close()
+    sock = _listening_socket()
+    ready["port"] = sock.getsockname()[1]
+    os.environ[_WORKER_ENV] = json.dumps([mode, str(workdir), str(sandbox)])
+    # The workers are fresh interpreters (multiprocessing "spawn"); this file's folder
+    # is on their path, as on ours.
+    config = uvicorn.Config(
+        f"{Path(__file__).stem}:worker_app",
+        factory=True,
+        workers=workers,
+        # On a busy machine a new worker takes longer than uvicorn's default 5 s to
+        # answer the supervisor's health ping (it is still importing), and is killed.
+        timeout_worker_healthcheck=30,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=2,
+        backlog=2048,
+    )
+    supervisor = Multiprocess(config, sockets=[sock])
+
+    def announce_then_watch() -> None:
+        while len(list(workdir.glob(f"{mode}.up.*"))) < workers:
+            if supervisor.should_exit.is_set():
+                return
+            time.sleep(0.05)
+        _announce(workdir, mode, ready)
+        sys.stdin.read()  # returns when the parent closes the pipe, or dies
+        supervisor.should_exit.set()
+
+    threading.Thread(target=announce_then_watch, daemon=True).start()
+    supervisor.run()
+    return 0
+
+
+def worker_app() -> FastAPI:
+    """One worker of :func:`_serve_workers`: its own app, a file saying it has started,
+    and the count of its server errors left in the work directory when it stops."""
+    mode, workdir_text, sandbox_text = json.loads(os.environ[_WORKER_ENV])
+    workdir, sandbox = Path(workdir_text), Path(sandbox_text)
+    warnings.simplefilter("ignore", DevelopmentKeyWarning)
+    app_logger = logging.getLogger("realname")
+    app_logger.addHandler(logging.NullHandler())
+    app_logger.propagate = False
+    errors = _ErrorCounter()
+    uvicorn_errors = logging.getLogger("uvicorn.error")
+    uvicorn_errors.addHandler(errors)
+    uvicorn_errors.propagate = False
+    context: AppContext | None = None
+    if mode == "bare":
+        app = bare_app(workdir / "bare.db")
+    else:
+        context, _gateway = realname_context(workdir / "realname", sandbox)
+        app = create_app(context.settings, context)
+    inner = app.router.lifespan_context
+    pid = os.getpid()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(application: Any) -> Any:
+        async with inner(application) as state:
+            (workdir / f"{mode}.up.{pid}").touch()
+            yield state
+        (workdir / f"{mode}.errors.{pid}.json").write_text(
+            json.dumps(errors.kinds), encoding="utf-8"
+        )
+        if context is not None:
+            context.engine.dispose()
+
+    app.router.lifespan_context = lifespan
+    return app
 
 
 @dataclass
@@ -397,18 +514,23 @@ class Server:
             self.process.stdin.close()
 
     def errors(self) -> Counter[str]:
-        path = self.workdir / f"{self.mode}.errors.json"
-        if not path.exists():
-            return Counter()
-        return Counter(json.loads(path.read_text(encoding="utf-8")))
+        """Server errors by kind, summed over the server's processes."""
+        total: Counter[str] = Counter()
+        for path in self.workdir.glob(f"{self.mode}.errors*.json"):
+            total += Counter(json.loads(path.read_text(encoding="utf-8")))
+        return total
 
 
 @contextlib.contextmanager
-def spawn(mode: str, workdir: Path, sandbox: Path, users: int = 0) -> Iterator[Server]:
-    """Run :func:`serve` in a child process (its own interpreter and GIL)."""
+def spawn(
+    mode: str, workdir: Path, sandbox: Path, users: int = 0, workers: int = 1
+) -> Iterator[Server]:
+    """Run :func:`serve` in a child process (its own interpreter and GIL), with
+    ``workers`` uvicorn worker processes of its own when above 1."""
     workdir.mkdir(parents=True, exist_ok=True)
     command = [sys.executable, str(Path(__file__).resolve()), "--serve", mode]
     command += ["--workdir", str(workdir), "--sandbox", str(sandbox), "--users", str(users)]
+    command += ["--workers", str(workers)]
     with (workdir / f"{mode}.log").open("wb") as log:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=log, stderr=log)
     server = Server(process, workdir, mode)
@@ -554,18 +676,50 @@ def process_cpu(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _descendants(pid: int) -> list[int]:
+    """The living descendants of ``pid``, from every process's parent in ``/proc``."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # the process ended meanwhile
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, pending = [], list(children.get(pid, []))
+    while pending:
+        child = pending.pop()
+        found.append(child)
+        pending += children.get(child, [])
+    return found
+
+
+def tree_cpu(pid: int) -> float | None:
+    """CPU seconds used by process ``pid`` and its living descendants (a multi-process
+    server's supervisor and workers); ``None`` off Linux."""
+    total = process_cpu(pid)
+    if total is None:
+        return None
+    return total + sum(process_cpu(child) or 0.0 for child in _descendants(pid))
+
+
 async def _timed(server: Server, run: Awaitable[Run]) -> Run:
-    """``run``, with the CPU its server spent meanwhile."""
-    before = process_cpu(server.process.pid)
+    """``run``, with the CPU its server (all its processes) spent meanwhile."""
+    before = tree_cpu(server.process.pid)
     result = await run
-    after = process_cpu(server.process.pid)
+    after = tree_cpu(server.process.pid)
     if before is not None and after is not None:
         result.server_cpu = after - before
     return result
 
 
 async def _http_runs(
-    bare: Server, real: Server, requests: int, sequential: int, concurrency: int, seconds: float
+    bare: Server,
+    real: Server,
+    requests: int,
+    sequential: int,
+    concurrency: int,
+    seconds: float,
+    workers: int = 1,
 ) -> tuple[Run, Run, Run, Run]:
     users = [(str(u), (str(p[0]), str(p[1]), str(p[2]))) for u, p in real.ready["users"]]
     calls = [verification(user) for user in users]
@@ -575,8 +729,10 @@ async def _http_runs(
     async with contextlib.AsyncExitStack() as stack:
         bare_clients = await _clients(stack, bare.base_url, concurrency, None)
         real_clients = await _clients(stack, real.base_url, concurrency, real.ready["key"])
-        await drive(bare_clients[:1], items[:WARMUP], seconds, want_l2=False)
-        await drive(real_clients[:1], warm, seconds, want_l2=True)
+        # Several connections when there are several workers, so that each is warm.
+        warming = 1 if workers == 1 else WARMUP
+        await drive(bare_clients[:warming], items[:WARMUP], seconds, want_l2=False)
+        await drive(real_clients[:warming], warm, seconds, want_l2=True)
         bare_run = await _timed(bare, drive(bare_clients, items[:requests], seconds, want_l2=False))
         real_run = await _timed(real, drive(real_clients, loaded, seconds, want_l2=True))
         bare_one = await _timed(
@@ -587,12 +743,18 @@ async def _http_runs(
 
 
 def bench_http(
-    workdir: Path, sandbox: Path, requests: int, sequential: int, concurrency: int, seconds: float
+    workdir: Path,
+    sandbox: Path,
+    requests: int,
+    sequential: int,
+    concurrency: int,
+    seconds: float,
+    workers: int = 1,
 ) -> HttpResult:
     users = WARMUP + requests + sequential
     with (
-        spawn("bare", workdir / "bare", sandbox) as bare,
-        spawn("realname", workdir / "realname", sandbox, users) as real,
+        spawn("bare", workdir / "bare", sandbox, workers=workers) as bare,
+        spawn("realname", workdir / "realname", sandbox, users, workers) as real,
     ):
         bare.wait_ready(60)
         real.wait_ready(60 + users * 0.1)
@@ -601,7 +763,9 @@ def bench_http(
                 f"only {len(real.ready['users'])} eligible citizens for {users} users: "
                 "raise --citizens"
             )
-        runs = asyncio.run(_http_runs(bare, real, requests, sequential, concurrency, seconds))
+        runs = asyncio.run(
+            _http_runs(bare, real, requests, sequential, concurrency, seconds, workers)
+        )
         bare.stop()  # both at once: each takes a moment to shut down
         real.stop()
     return HttpResult(*runs, server_errors=real.errors() + bare.errors())
@@ -876,6 +1040,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--rounds", type=int, default=3, help="verifications per flow")
     parser.add_argument("--seconds", type=float, default=20.0, help="time bound per run")
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="uvicorn worker processes per server in step 1, the same for both sides "
+        "(default: the CPU count)",
+    )
+    parser.add_argument(
         "--level-seconds",
         type=float,
         default=600.0,
@@ -895,6 +1066,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         and 0 < args.seconds <= 120
         and 0 < args.level_seconds <= 3600
         and 0 < args.latency_ms <= 5000
+        and 1 <= args.workers <= 64
     ):
         parser.error("an argument is out of range")
     return args
@@ -920,13 +1092,20 @@ def run(args: argparse.Namespace) -> Results:
             f"{args.citizens:,} generated citizens, product '{PRODUCT}' (L2). Sandbox QPS quotas "
             "and daily limits lifted; ResilientProvider QPS limiter off; request logging off."
         )
+        processes = "one process" if args.workers == 1 else f"{args.workers} worker processes"
         print(
-            f"\n1. throughput over loopback HTTP: uvicorn, one process per side; httpx, one "
-            f"client per worker; ≤ {args.requests} requests or {args.seconds:.0f} s per run; "
-            "no sandbox latency"
+            f"\n1. throughput over loopback HTTP: uvicorn, {processes} per side; httpx, one "
+            f"client per flow; ≤ {args.requests} requests or {args.seconds:.0f} s per run; "
+            "no sandbox latency; server CPU summed over each side's processes"
         )
         http = bench_http(
-            workdir, sandbox, args.requests, args.sequential, args.concurrency, args.seconds
+            workdir,
+            sandbox,
+            args.requests,
+            args.sequential,
+            args.concurrency,
+            args.seconds,
+            args.workers,
         )
         zero_latency = report_http(http, args.concurrency)
         throughput_met = zero_latency >= GOAL_THROUGHPUT * http.bare.ok_rate
@@ -966,7 +1145,7 @@ def run(args: argparse.Namespace) -> Results:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     if args.serve:
-        return serve(args.serve, args.workdir, args.sandbox, args.users)
+        return serve(args.serve, args.workdir, args.sandbox, args.users, args.workers)
     run(args)
     return 0
 

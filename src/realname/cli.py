@@ -67,15 +67,37 @@ def main(
     """realname: verify identity, diagnose why it fails, repair what can be repaired."""
 
 
+#: How long uvicorn's supervisor waits for a worker's answer to its health ping
+#: before it kills and replaces the worker. A new worker answers only once it has
+#: imported the command line and the app, which on a busy machine takes longer than
+#: uvicorn's default of 5 s: workers were killed while still starting.
+WORKER_HEALTHCHECK_SECONDS = 30
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
     port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=256,
+            help="API processes sharing the port (default REALNAME_WORKERS, 1).",
+        ),
+    ] = None,
     migrate: Annotated[
         bool, typer.Option(help="Bring the database to the latest migration first.")
     ] = True,
 ) -> None:
-    """Run the HTTP API (and, as they land, the borrower pages and ops console)."""
+    """Run the HTTP API (and, as they land, the borrower pages and ops console).
+
+    With ``--workers N`` above 1, uvicorn runs N worker processes on one socket, each
+    building the app from the environment; migrations, the development keyring and
+    the sandbox world are made once, here, before they start.
+    """
+    import os
+
     import uvicorn
 
     from realname.api.app import create_app
@@ -83,14 +105,28 @@ def serve(
     from realname.store.db import upgrade
 
     settings = get_settings()
+    if workers is not None and workers != settings.workers:
+        settings = settings.model_copy(update={"workers": workers})
     configure_logging(settings.log_level)
     if migrate:
         upgrade(settings.resolved_database_url)
-    application = create_app(settings)
+    host, port = host or settings.host, port or settings.port
+    if settings.workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port, log_config=None, proxy_headers=True)
+        return
+    from realname.api.context import prepare_shared_state
+
+    prepare_shared_state(settings)
+    # The workers read their settings from the environment: tell them how many they
+    # are, so that each takes its share of the provider quotas.
+    os.environ["REALNAME_WORKERS"] = str(settings.workers)
     uvicorn.run(
-        application,
-        host=host or settings.host,
-        port=port or settings.port,
+        "realname.api.app:create_app_from_env",
+        factory=True,
+        workers=settings.workers,
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+        host=host,
+        port=port,
         log_config=None,
         proxy_headers=True,
     )
@@ -367,25 +403,36 @@ def export_user_data(
 def jobs_rerun_unavailable(
     limit: Annotated[int, typer.Option(min=1, help="Accounts to re-run at most.")] = 100,
 ) -> None:
-    """Verify again the accounts an authority's outage left at PROVIDER_UNAVAILABLE."""
+    """Verify again the accounts an authority's outage left at PROVIDER_UNAVAILABLE.
+
+    Holds the same lease as the API processes' re-run loop while it runs, so that it
+    never re-runs a result one of them is re-running.
+    """
     import asyncio
-    from datetime import UTC, datetime
 
     from realname.api.context import AppContext
-    from realname.jobs.rerun import rerun_unavailable
+    from realname.jobs.lease import Lease
+    from realname.jobs.rerun import RERUN_JOB, rerun_lease_ttl, rerun_unavailable
 
     context = AppContext.from_settings(get_settings())
+    lease = Lease(context.session_factory, RERUN_JOB, rerun_lease_ttl(0), context.lease_holder)
     try:
-        report = asyncio.run(
-            rerun_unavailable(
-                context.session_factory,
-                context.vault,
-                context.provider,
-                context.policies,
-                now=datetime.now(UTC),
-                limit=limit,
+        if not lease.hold():
+            console.print("an API process is re-running these now; nothing to do here")
+            return
+        try:
+            report = asyncio.run(
+                rerun_unavailable(
+                    context.session_factory,
+                    context.vault,
+                    context.provider,
+                    context.policies,
+                    limit=limit,
+                    keep=lease.held,
+                )
             )
-        )
+        finally:
+            lease.let_go()
     finally:
         context.engine.dispose()
     console.print(

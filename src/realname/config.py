@@ -31,8 +31,8 @@ class Settings(BaseSettings):
     #: Log level for the JSON logs.
     log_level: str = "INFO"
     #: Seconds between the API process's re-runs of verifications an outage left
-    #: pending; 0 turns the loop off (run ``realname jobs rerun-unavailable`` from one
-    #: worker instead when several API processes share a database).
+    #: pending; 0 turns the loop off. Several API processes on one database take turns:
+    #: one at a time holds the job's lease (``realname.jobs.lease``).
     rerun_interval_seconds: float = Field(default=60.0, ge=0)
     #: Days the frames of a face session are kept (vault-encrypted) after its result;
     #: 0 (the default) discards them at once and keeps only the measurements.
@@ -40,6 +40,10 @@ class Settings(BaseSettings):
     #: Verifications in flight per API process; more wait their turn (see
     #: ``realname.api.admission``).
     verification_concurrency: int = Field(default=256, ge=1)
+    #: API processes ``realname serve`` runs (uvicorn workers sharing one socket). Each
+    #: gets an equal share of every provider QPS quota, so the vendor's quota holds
+    #: for the whole deployment (see ``realname.api.context.deployment_policy``).
+    workers: int = Field(default=1, ge=1, le=256)
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
 

@@ -18,8 +18,12 @@ TINY = [
 ]  # fmt: skip
 
 
-def test_both_steps_run_and_report_both_goals(capsys: pytest.CaptureFixture[str]) -> None:
-    results = bench_api.run(bench_api.parse_args(TINY))
+@pytest.mark.parametrize("workers", [1, 2])
+def test_both_steps_run_and_report_both_goals(
+    workers: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Step 1's servers in one process each, and with two uvicorn workers each."""
+    results = bench_api.run(bench_api.parse_args([*TINY, "--workers", str(workers)]))
 
     http = results.http
     assert http.bare.ok == http.bare.done == 8
@@ -41,6 +45,8 @@ def test_both_steps_run_and_report_both_goals(capsys: pytest.CaptureFixture[str]
     out = capsys.readouterr().out
     assert "GOAL 1" in out
     assert "GOAL 2" in out
+    processes = "one process" if workers == 1 else f"{workers} worker processes"
+    assert f"uvicorn, {processes} per side" in out
 
 
 def test_out_of_range_arguments_are_refused() -> None:
@@ -48,3 +54,24 @@ def test_out_of_range_arguments_are_refused() -> None:
         bench_api.parse_args(["--levels", "0"])
     with pytest.raises(SystemExit):
         bench_api.parse_args(["--seconds", "1000"])
+    with pytest.raises(SystemExit):
+        bench_api.parse_args(["--workers", "0"])
+
+
+def test_server_cpu_counts_the_workers_of_a_multi_process_server() -> None:
+    """A supervisor that only waits, and a child that spins: the child's CPU counts."""
+    import subprocess
+    import sys
+    import time
+
+    spin = "import time\nend = time.monotonic() + 3\nwhile time.monotonic() < end: pass"
+    wait = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {spin!r}])"
+    supervisor = subprocess.Popen([sys.executable, "-c", wait])
+    try:
+        time.sleep(1.5)
+        own, tree = bench_api.process_cpu(supervisor.pid), bench_api.tree_cpu(supervisor.pid)
+        assert own is not None
+        assert tree is not None
+        assert tree - own > 0.5
+    finally:
+        supervisor.wait(timeout=10)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -125,3 +126,45 @@ def test_the_background_loop_also_opens_review_cases(settings: Settings) -> None
             (account_id, "IDENTITY_IN_USE")
         ]
     context.engine.dispose()
+
+
+def test_a_pass_judges_each_account_at_the_time_of_its_turn(
+    outage: tuple[World, AppContext, SandboxProvider], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A consent given while a pass waits to read the pending accounts counts.
+
+    On a busy database the read waits; meanwhile the user consents and verifies, the
+    authority fails, and the read then finds that account. Judged at a time taken
+    before the read, the re-run would find no consent (CONSENT_MISSING, L0).
+    """
+    import anyio
+
+    from realname.jobs import rerun
+
+    world, context, provider = outage
+    user = world.sign_in("13912345678")
+    real_pending = rerun._pending
+    reads: list[int] = []
+
+    def pending_after_outage(session_factory: Any, limit: int) -> Any:
+        if not reads:
+            world.consent(user, ["id", "phone"])
+            first = world.client.post(
+                f"/v1/users/{user}/verifications",
+                json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+                headers=world.headers,
+            ).json()
+            assert [c["code"] for c in first["causes"]] == ["PROVIDER_UNAVAILABLE"]
+            provider.faults.clear()
+        reads.append(1)
+        return real_pending(session_factory, limit)
+
+    monkeypatch.setattr(rerun, "_pending", pending_after_outage)
+
+    async def a_few_passes() -> None:
+        with anyio.move_on_after(1.0):
+            await rerun.rerun_forever(context, interval=0.01)
+
+    asyncio.run(a_few_passes())
+    status = world.client.get(f"/v1/users/{user}/status", headers=world.headers).json()
+    assert (status["level"], status["causes"]) == ("L2", [])

@@ -81,6 +81,21 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     return app
 
 
+def create_app_from_env() -> FastAPI:
+    """The application of one worker process of ``realname serve --workers N``.
+
+    uvicorn starts each worker as a fresh interpreter and calls this factory
+    (``realname.api.app:create_app_from_env``): the settings come from the
+    environment the parent passed on (it sets ``REALNAME_WORKERS``), and the logs go
+    through the same scrubbing JSON handler as in the parent.
+    """
+    from realname.logs import configure_logging
+
+    settings = get_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
 class RequestIds:
     """Give every HTTP request an id (``X-Request-ID``, echoed if the caller's is safe),
     bind it to the logs of the request, and log one ``request served`` line.

@@ -4,9 +4,10 @@ API processes are stateless beyond this (DESIGN §12): everything a request need
 is in the database, so any number of processes can serve the same tenants. The
 authorities are whatever ``REALNAME_PROVIDER`` selects (see
 :func:`realname.authorities.composite.build_provider`), behind the resilience
-wrapper; on the embedded defaults that is the sandbox, answering from its world
-``REALNAME_SANDBOX_WORLD`` (``generated``), which is generated with demo citizens on
-first start if ``realname sandbox generate`` has not made it.
+wrapper, whose QPS limiters get this process's share of each quota
+(:func:`deployment_policy`); on the embedded defaults that is the sandbox, answering
+from its world ``REALNAME_SANDBOX_WORLD`` (``generated``), which is generated with demo
+citizens on first start if ``realname sandbox generate`` has not made it.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.api.admission import Admission
+from realname.authorities.codes import API_SPECS
 from realname.authorities.composite import ProviderSettings, build_provider
-from realname.authorities.protocol import Provider
-from realname.authorities.resilience import ResilientProvider
+from realname.authorities.protocol import Check, Provider
+from realname.authorities.resilience import ResiliencePolicy, ResilientProvider
 from realname.authorities.sms import SmsGateway
 from realname.config import Settings
+from realname.jobs.lease import holder_id
 from realname.privacy.keys import load_keyring
 from realname.privacy.vault import Vault
 from realname.store.db import make_engine, make_session_factory
@@ -31,6 +34,27 @@ from realname.verification.policy import PolicyBook, default_policies
 #: Size and seed of the demo world generated when the sandbox world is missing.
 DEMO_CITIZENS = 2_000
 DEMO_SEED = 1
+
+
+def quota_share(quota: int, workers: int) -> int:
+    """One process's share of a QPS quota the vendor counts across the deployment.
+
+    Rounded down, so that the shares never add up to more than the quota; at least 1,
+    so that a check with a small quota still works (with more processes than the
+    quota allows, the deployment may then exceed it — run fewer workers). Callers
+    beyond a process's share queue (the resilience wrapper's limiter), never dropped.
+    """
+    if workers < 1:
+        raise ValueError("workers must be at least 1")
+    return max(1, quota // workers)
+
+
+def deployment_policy(workers: int) -> ResiliencePolicy:
+    """The resilience policy of one of ``workers`` API processes: every documented QPS
+    quota (:data:`~realname.authorities.codes.API_SPECS`) divided among them."""
+    return ResiliencePolicy(
+        qps={check: quota_share(API_SPECS[check].qps, workers) for check in Check}
+    )
 
 
 def configured_authorities(settings: Settings) -> tuple[Provider, SmsGateway]:
@@ -58,7 +82,21 @@ def configured_authorities(settings: Settings) -> tuple[Provider, SmsGateway]:
         store, config.sandbox_world, clock=SystemClock(), face_engine=LocalFaceEngine()
     )
     provider = build_provider(config, sandbox=sandbox)
-    return ResilientProvider(provider), SandboxSmsGateway(store, sandbox.world_id)
+    return (
+        ResilientProvider(provider, deployment_policy(settings.workers)),
+        SandboxSmsGateway(store, sandbox.world_id),
+    )
+
+
+def prepare_shared_state(settings: Settings) -> None:
+    """Create, once, what every API process would otherwise create on its first start.
+
+    ``realname serve --workers N`` calls this in the parent before the workers start,
+    so that N processes do not race to generate the development keyring or the
+    sandbox world.
+    """
+    load_keyring(settings)
+    configured_authorities(settings)
 
 
 @dataclass(frozen=True)
@@ -71,6 +109,9 @@ class AppContext:
     sms: SmsGateway
     policies: PolicyBook = field(default_factory=default_policies)
     admission: Admission = field(default_factory=Admission)
+    #: Names this process when it holds a job lease (:mod:`realname.jobs.lease`): the
+    #: background loops of one app share it, two apps (processes) never do.
+    lease_holder: str = field(default_factory=holder_id)
 
     @classmethod
     def from_settings(

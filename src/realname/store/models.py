@@ -1082,3 +1082,25 @@ __all__ += [
     "OpsWatermark",
     "ReviewCase",
 ]
+
+
+class JobLease(Base):
+    """Who runs a singleton background job (the re-run loop, the ledger checkpointer)
+    until when (:mod:`realname.jobs.lease`).
+
+    Every API process runs the same loops; a process does a pass only while it holds
+    the job's lease, so any number of processes on any number of hosts share one
+    database without doing the same work twice, and another takes over when the
+    holder stops renewing. ``holder`` names a process (host, pid and a random part),
+    never a person.
+    """
+
+    __tablename__ = "job_leases"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(128))
+    expires_at: Mapped[datetime]
+    acquired_at: Mapped[datetime]
+
+
+__all__ += ["JobLease"]
