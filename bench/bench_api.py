@@ -198,7 +198,9 @@ class Realname:
         self.context.engine.dispose()
 
 
-def build_realname(workdir: Path, sandbox: Path, latency_ms: float = 0.0) -> Realname:
+def build_realname(
+    workdir: Path, sandbox: Path, latency_ms: float = 0.0, sigma: float = 0.0
+) -> Realname:
     """A fresh realname database in ``workdir`` over the sandbox world at ``sandbox``."""
     workdir.mkdir(parents=True, exist_ok=True)
     settings = _realname_settings(workdir)
@@ -212,7 +214,7 @@ def build_realname(workdir: Path, sandbox: Path, latency_ms: float = 0.0) -> Rea
             session.commit()
     finally:
         engine.dispose()
-    context, gateway = realname_context(workdir, sandbox, latency_ms)
+    context, gateway = realname_context(workdir, sandbox, latency_ms, sigma)
     return Realname(create_app(settings, context), context, gateway, tenant_id, key)
 
 
@@ -221,12 +223,14 @@ def _realname_settings(workdir: Path) -> Settings:
 
 
 def realname_context(
-    workdir: Path, sandbox: Path, latency_ms: float = 0.0
+    workdir: Path, sandbox: Path, latency_ms: float = 0.0, sigma: float = 0.0
 ) -> tuple[AppContext, SandboxSmsGateway]:
     """The app context over an existing realname database in ``workdir`` (one per
-    server process: each worker of a multi-process server builds its own)."""
+    server process: each worker of a multi-process server builds its own). Every
+    check takes ``latency_ms`` — exactly, or log-normally around it as its median
+    with ``sigma`` > 0."""
     settings = _realname_settings(workdir)
-    latency = LatencyModel(latency_ms, sigma=0.0)  # constant: sigma 0
+    latency = LatencyModel(latency_ms, sigma=sigma)
     config = SandboxConfig(
         latency={check: latency for check in Check},
         quotas={},  # no simulated vendor QPS quota ...
@@ -938,6 +942,7 @@ def bench_latency(
     minimum: int = 0,
     ramp: float = 1.0,
     remeasure: Callable[[str], float] | None = None,
+    sigma: float = 0.0,
 ) -> list[HidingLevel]:
     """Each level's flows, to the end of ``rounds`` x flows verifications and at least
     ``minimum`` (``seconds`` only bounds a run that hangs); ``zero_latency`` is the
@@ -951,7 +956,7 @@ def bench_latency(
     for flows in levels:
         reference = remeasure(str(flows)) if remeasure is not None else zero_latency
         count = min(max(rounds * flows, minimum) + 1, len(pool))
-        realname = build_realname(workdir / f"level-{flows}", sandbox, latency_ms)
+        realname = build_realname(workdir / f"level-{flows}", sandbox, latency_ms, sigma)
         try:
             users = asyncio.run(sign_up(realname, pool[:count]))
             api = asyncio.run(_api_run(realname, users, flows, seconds, ramp * critical_path))
@@ -1046,7 +1051,8 @@ def report_latency(
         f"(over HTTP in step 1: {http_rate:,.1f}/s)"
     )
     print(
-        f"every check {latency_ms:.0f} ms; critical path {CRITICAL_ROUNDS} round trips = "
+        f"every check {latency_ms:.0f} ms (the median if --latency-sigma > 0); "
+        f"critical path {CRITICAL_ROUNDS} round trips = "
         f"{CRITICAL_ROUNDS * latency_ms:.0f} ms; ideal = min(flows ÷ path, the zero-latency "
         "rate in process measured again just before the level, as above)"
     )
@@ -1104,6 +1110,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-ms", type=float, default=200.0)
     parser.add_argument("--rounds", type=int, default=3, help="verifications per flow")
     parser.add_argument(
+        "--latency-sigma",
+        type=float,
+        default=0.0,
+        help="latency levels: log-normal spread around --latency-ms (0: every call exactly)",
+    )
+    parser.add_argument(
         "--ramp",
         type=float,
         default=1.0,
@@ -1139,6 +1151,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         and 0 < args.latency_ms <= 5000
         and 1 <= args.workers <= 64
         and 0 <= args.ramp <= 10
+        and 0 <= args.latency_sigma <= 2
     ):
         parser.error("an argument is out of range")
     return args
@@ -1219,6 +1232,7 @@ def run(args: argparse.Namespace) -> Results:
                     args.level_seconds,
                 ).ok_rate
             ),
+            args.latency_sigma,
         )
         hiding_met = report_latency(levels, args.latency_ms, reference, zero_latency)
     return Results(http, levels, throughput_met, hiding_met, reference)

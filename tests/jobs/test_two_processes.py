@@ -171,10 +171,8 @@ def _sizes(context: AppContext) -> list[int]:
         return list(session.scalars(select(LedgerCheckpoint.tree_size)))
 
 
-def test_one_process_signs_the_checkpoints_and_another_takes_over(
-    settings: Settings, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """Which app ran checkpoint passes, by its session factory."""
+def _spy_on_signers(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """The session factory of each app that signed a checkpoint, in order."""
     signers: list[object] = []
     real = credential_jobs.checkpoint_once
 
@@ -185,6 +183,14 @@ def test_one_process_signs_the_checkpoints_and_another_takes_over(
         return note
 
     monkeypatch.setattr(credential_jobs, "checkpoint_once", spied)
+    return signers
+
+
+def test_one_process_signs_the_checkpoints_and_another_takes_over(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which app ran checkpoint passes, by its session factory."""
+    signers = _spy_on_signers(monkeypatch)
     first, second = _start(settings), _start(settings)
     try:
         for seed in range(1, 4):
@@ -214,16 +220,7 @@ def test_a_checkpointer_that_dies_holding_the_lease_is_replaced_when_it_runs_out
     from realname.credentials import service
     from realname.jobs.lease import Lease
 
-    signers: list[object] = []
-    real = credential_jobs.checkpoint_once
-
-    def spied(session_factory: Any, me: Any, **kwargs: Any) -> str | None:
-        note = real(session_factory, me, **kwargs)
-        if note is not None:
-            signers.append(session_factory)
-        return note
-
-    monkeypatch.setattr(credential_jobs, "checkpoint_once", spied)
+    signers = _spy_on_signers(monkeypatch)
     contexts = [
         AppContext.from_settings(settings, provider=object(), sms=object())  # type: ignore[arg-type]
         for _ in range(2)
