@@ -403,3 +403,34 @@ def test_reference_library_parses_our_credential(world: World) -> None:
     assert claims["name"] == "王小明"
     assert claims["phone_verified"] is True
     assert claims["level"] == "L2"
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"iat": 10**17}, "VC_MALFORMED"),  # an int, but no datetime has that year
+        ({"iat": 2**70}, "VC_MALFORMED"),  # beyond 64 bits: read as a float (I-JSON)
+        ({"exp": 2**70}, "VC_MALFORMED"),
+        ({"status": {"status_list": {"idx": 2**70, "uri": STATUS_URI}}}, "VC_MALFORMED"),
+    ],
+)
+def test_out_of_range_numbers_are_malformed_not_a_crash(
+    world: World, claims: dict[str, object], code: str
+) -> None:
+    """Signed by the trusted issuer yet unusable: a coded rejection, never a 500."""
+    issued = world.issue()
+    jws = Jws.parse(issued.issuer_jwt)
+    odd = sign_jws(jws.header, {**jws.payload, **claims}, world.issuer_key.private_key)
+    world.events[credential_hash(odd)] = world.events[issued.credential_hash]
+    presented = SdJwt(odd, (), None).bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)
+    assert _code(world, presented) == code
+
+
+def test_a_payload_with_nan_is_malformed(world: World) -> None:
+    issued = world.issue()
+    head, _body, sig = issued.issuer_jwt.split(".")
+    text = json.dumps(Jws.parse(issued.issuer_jwt).payload)[:-1] + ',"score":NaN}'
+    odd = SdJwt(f"{head}.{b64url_encode(text.encode())}.{sig}", (), None)
+    assert _code(world, odd.bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)) == (
+        "VC_MALFORMED"
+    )

@@ -356,7 +356,11 @@ def verify_presentation(
         raise VcIssuerUnknown()
     # The key must have been valid when the credential was issued, so a rotation
     # keeps old credentials verifiable and a retired key cannot issue new ones.
-    key = registry.key_at(issuer, kid, datetime.fromtimestamp(iat, UTC))
+    try:
+        issued_at = datetime.fromtimestamp(iat, UTC)
+    except (OverflowError, OSError, ValueError) as exc:  # beyond datetime's years 1-9999
+        raise VcMalformed(claim="iat") from exc
+    key = registry.key_at(issuer, kid, issued_at)
     # The KB-JWT is parsed now and its signature checked right after the issuer's,
     # its outcome reported in the documented order further down: an Ed25519 verify
     # that follows Python work runs slower than in a tight loop (cold CPU caches),
