@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -434,3 +434,40 @@ def test_a_payload_with_nan_is_malformed(world: World) -> None:
     assert _code(world, odd.bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)) == (
         "VC_MALFORMED"
     )
+
+
+def test_a_cached_checkpoint_proves_each_credential_from_its_own_leaf(world: World) -> None:
+    """The tree nodes a cached checkpoint has proven shorten later proofs but never
+    excuse a wrong one: a tampered sibling, a wrong index, or a proof of another
+    tree head is refused as without the cache."""
+    for i in range(300):
+        world.log.append(f"background-{i}".encode())
+    first, second = world.issue(index=0), world.issue(index=1)  # leaves 300 and 301
+    cache = CheckpointCache()
+    assert world.verify(world.present(first), cache=cache)
+    assert world.verify(world.present(second), cache=cache)  # meets first's path
+    good = world.ledger_lookup(second.credential_hash)
+    assert good is not None
+    lookup = world.ledger_lookup
+
+    def presented_with(evidence: LedgerEvidence) -> str:
+        world.ledger_lookup = lambda digest: evidence  # type: ignore[method-assign]
+        try:
+            return _code(world, world.present(second), cache=cache)
+        finally:
+            world.ledger_lookup = lookup  # type: ignore[method-assign]
+
+    proof = list(good.proof)
+    for k in range(len(proof)):  # the sibling leaf (below every shared node) and the rest
+        tampered = [*proof[:k], bytes(32), *proof[k + 1 :]]
+        assert presented_with(replace(good, proof=tampered)) == "VC_NOT_IN_LEDGER"
+    assert presented_with(replace(good, index=300)) == "VC_NOT_IN_LEDGER"  # first's index
+    assert world.verify(world.present(second), cache=cache)
+    # A newer checkpoint is cached with nodes of its own: the proof of the older
+    # tree head, sized for it or not, does not pass under it.
+    third = world.issue(index=2)
+    assert world.verify(world.present(third), cache=cache)
+    assert presented_with(replace(good, checkpoint=world.note)) == "VC_NOT_IN_LEDGER"
+    newer = world.log.size
+    assert presented_with(replace(good, checkpoint=world.note, size=newer)) == "VC_NOT_IN_LEDGER"
+    assert world.verify(world.present(second), cache=cache)
