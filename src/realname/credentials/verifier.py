@@ -34,7 +34,7 @@ from realname.credentials.checkpoint import (
 from realname.credentials.cosign import CosignatureVerifier, verify_quorum
 from realname.credentials.events import EventType, event_leaf_hash
 from realname.credentials.issuer import SD_JWT_VC_TYP
-from realname.credentials.merkle import VerifiedNodes, verify_inclusion
+from realname.credentials.merkle import VerifiedNodes
 from realname.credentials.sdjwt import (
     KB_JWT_TYP,
     SD_ALG,
@@ -321,17 +321,10 @@ def _check_ledger(
         if not cached.nodes.verify(leaf, evidence.index, evidence.proof):
             raise VcNotInLedger()
         return
-    # A fresh note: its nodes are learnt from this proof, and kept only if the
-    # note then proves witnessed.
-    nodes = VerifiedNodes(checkpoint.size, checkpoint.root_hash) if cache is not None else None
-    included = (
-        nodes.verify(leaf, evidence.index, evidence.proof)
-        if nodes is not None
-        else verify_inclusion(
-            leaf, evidence.index, checkpoint.size, evidence.proof, checkpoint.root_hash
-        )
-    )
-    if not included:
+    # A fresh note: its tree's nodes are learnt from this proof, and kept only if
+    # the note then proves witnessed.
+    nodes = VerifiedNodes(checkpoint.size, checkpoint.root_hash)
+    if not nodes.verify(leaf, evidence.index, evidence.proof):
         raise VcNotInLedger()
     if not verify_quorum(evidence.checkpoint, witness_keys, quorum):
         raise VcWitnessQuorum(quorum=quorum)
