@@ -209,6 +209,16 @@ def test_a_verified_hash_at_another_position_is_not_accepted() -> None:
     assert nodes.verify(leaves[64], 64, log.inclusion_proof(64))
 
 
+def test_verified_nodes_keep_only_immutable_hashes() -> None:
+    leaves, head = _wide_tree(1000)
+    nodes = VerifiedNodes(1000, head, levels=10)
+    mutable = [bytearray(h) for h in MerkleLog(leaves).inclusion_proof(3)]
+    assert nodes.verify(leaves[3], 3, mutable)  # bytes-like, as verify_inclusion takes it
+    assert len(nodes) == 0
+    mutable[-1][0] ^= 1  # had it been kept, the cache would now vouch for this tail
+    assert not nodes.verify(leaves[3], 3, mutable)
+
+
 def test_verified_nodes_do_not_leak_across_tree_heads() -> None:
     leaves, head = _wide_tree(1000)
     grown = MerkleLog(leaves)

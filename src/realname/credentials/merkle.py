@@ -391,8 +391,11 @@ class VerifiedNodes:
                 top, tail = len(proof), ()
         except TypeError:  # a proof item that is not bytes
             return False
-        for key, h_, k in learnt:
-            nodes[key] = (h_, proof[k + 1 : top] + tail)
+        # Only immutable hashes are kept: a bytearray item (which hashes and
+        # compares like bytes) could change after the check it passed.
+        if learnt and {*map(type, proof[:top])} == {bytes}:
+            for key, h_, k in learnt:
+                nodes[key] = (h_, proof[k + 1 : top] + tail)
         return True
 
 
