@@ -13,6 +13,7 @@ from realname.credentials.merkle import (
     EMPTY_ROOT,
     CompactRange,
     MerkleLog,
+    VerifiedNodes,
     consistency_proof,
     consistency_proof_from,
     inclusion_proof,
@@ -115,6 +116,136 @@ def test_every_inclusion_proof_verifies_and_tampering_fails(size: int) -> None:
                 assert not verify_inclusion(leaf, index, wrong_size, proof, ROOTS[size])
         assert not verify_inclusion(leaf, index, index, proof, ROOTS[size])
         assert not verify_inclusion(leaf, size, size, proof, ROOTS[size])
+
+
+def _tampered(proof: list[bytes], k: int) -> list[bytes]:
+    return [*proof[:k], _flip(proof[k], 7), *proof[k + 1 :]]
+
+
+@pytest.mark.parametrize("size", range(1, MAX + 1))
+@pytest.mark.parametrize("levels", [1, 2, 3, 10])
+def test_verified_nodes_answer_as_verify_inclusion_does(size: int, levels: int) -> None:
+    """Every proof, good or tampered in any way, in an order that warms the cache
+    first: the cached answer is verify_inclusion's, whatever the cache holds."""
+    nodes = VerifiedNodes(size, ROOTS[size], levels=levels)
+    for index in [*range(size), *reversed(range(size))]:
+        proof = inclusion_proof(index, size, LEAVES)
+        leaf = leaf_hash(LEAVES[index])
+        candidates = [(leaf, index, proof), (_flip(leaf), index, proof)]
+        candidates += [(leaf, index, _tampered(proof, k)) for k in range(len(proof))]
+        candidates += [(leaf, wrong, proof) for wrong in (-1, *range(size + 1)) if wrong != index]
+        candidates += [(leaf, index, proof[:-1]), (leaf, index, [*proof, leaf])]
+        for args in candidates:
+            assert nodes.verify(*args) == verify_inclusion(*args[:2], size, args[2], ROOTS[size])
+        assert nodes.verify(leaf, index, proof)
+    assert (len(nodes) > 0) == (size > 1)  # a tree of one leaf has no interior node
+    assert len(nodes) <= 2**levels - 1
+
+
+def _wide_tree(size: int) -> tuple[list[bytes], bytes]:
+    leaves = [leaf_hash(i.to_bytes(4, "big")) for i in range(size)]
+    return leaves, MerkleLog(leaves).root()
+
+
+def test_a_proof_below_a_verified_node_is_still_checked_up_to_it() -> None:
+    leaves, head = _wide_tree(1000)
+    log = MerkleLog(leaves)
+    nodes = VerifiedNodes(1000, head, levels=5)
+    assert nodes.verify(leaves[0], 0, log.inclusion_proof(0))
+    learnt = len(nodes)
+    assert learnt == 5  # levels 6 to 10 of leaf 0's path
+    # Leaf 1 meets leaf 0's path at level 1, but nothing is kept below level 6: a
+    # tampered sibling below the first verified node it meets is refused, with
+    # any of its proof items wrong, and so is a wrong leaf.
+    proof = log.inclusion_proof(1)
+    for k in range(6):
+        assert not nodes.verify(leaves[1], 1, _tampered(proof, k))
+    assert not nodes.verify(leaves[2], 1, proof)
+    assert nodes.verify(leaves[1], 1, proof)
+    assert len(nodes) == learnt  # it met leaf 0's node at level 6
+
+
+def test_a_tampered_sibling_above_a_verified_node_is_refused_as_without_cache() -> None:
+    leaves, head = _wide_tree(1000)
+    log = MerkleLog(leaves)
+    nodes = VerifiedNodes(1000, head, levels=5)
+    assert nodes.verify(leaves[0], 0, log.inclusion_proof(0))
+    proof = log.inclusion_proof(1)
+    for k in range(6, len(proof)):
+        assert not nodes.verify(leaves[1], 1, _tampered(proof, k))
+    assert nodes.verify(leaves[1], 1, proof)
+
+
+def test_a_wrong_index_is_refused_though_its_path_meets_a_verified_node() -> None:
+    leaves, head = _wide_tree(1000)
+    log = MerkleLog(leaves)
+    nodes = VerifiedNodes(1000, head, levels=5)
+    for index in range(0, 64, 3):
+        assert nodes.verify(leaves[index], index, log.inclusion_proof(index))
+    # Leaf 5's own proof under the index of another leaf of the same 64-leaf block:
+    # the block's node is verified, but the climb to it goes the wrong way.
+    proof = log.inclusion_proof(5)
+    for wrong in (4, 6, 7, 13, 37, 5 + 64, 5 + 128, 5 + 512):
+        assert not nodes.verify(leaves[5], wrong, proof)
+    assert nodes.verify(leaves[5], 5, proof)
+
+
+def test_a_verified_hash_at_another_position_is_not_accepted() -> None:
+    """A node's hash is trusted only at the position it was proven at."""
+    leaves, head = _wide_tree(1024)
+    log = MerkleLog(leaves)
+    nodes = VerifiedNodes(1024, head, levels=5)
+    proof = log.inclusion_proof(0)
+    assert nodes.verify(leaves[0], 0, proof)
+    # Leaf 0's path is verified from level 6 (the node over leaves 0..63) up. Leaf
+    # 0's hash and proof under index 64 climb the same way to that very hash, but
+    # at level 6 index 1 (the node over leaves 64..127), where nothing is verified;
+    # with leaf 0's tail or with the true tail of that position, it is refused.
+    assert not nodes.verify(leaves[0], 64, proof)
+    assert not nodes.verify(leaves[0], 64, [*proof[:6], *log.inclusion_proof(64)[6:]])
+    assert not nodes.verify(leaves[0], 128, proof)  # level 7, index 1
+    # The verified node's hash, presented as a leaf hash, is just a leaf.
+    assert not nodes.verify(subtree_hash(leaves[:64]), 0, proof)
+    assert nodes.verify(leaves[64], 64, log.inclusion_proof(64))
+
+
+def test_verified_nodes_keep_only_immutable_hashes() -> None:
+    leaves, head = _wide_tree(1000)
+    nodes = VerifiedNodes(1000, head, levels=10)
+    mutable = [bytearray(h) for h in MerkleLog(leaves).inclusion_proof(3)]
+    assert nodes.verify(leaves[3], 3, mutable)  # bytes-like, as verify_inclusion takes it
+    assert len(nodes) == 0
+    mutable[-1][0] ^= 1  # had it been kept, the cache would now vouch for this tail
+    assert not nodes.verify(leaves[3], 3, mutable)
+
+
+def test_verified_nodes_do_not_leak_across_tree_heads() -> None:
+    leaves, head = _wide_tree(1000)
+    grown = MerkleLog(leaves)
+    grown.append_leaf_hash(leaf_hash(b"one more"))
+    nodes = VerifiedNodes(1000, head, levels=10)
+    assert nodes.verify(leaves[3], 3, MerkleLog(leaves).inclusion_proof(3))
+    # A proof for the grown tree fails against the cached one's head, while a cache
+    # of the grown head learns from scratch.
+    proof = grown.inclusion_proof(3)
+    assert not nodes.verify(leaves[3], 3, proof)
+    other = VerifiedNodes(1001, grown.root(), levels=10)
+    assert len(other) == 0
+    assert other.verify(leaves[3], 3, proof)
+    assert not other.verify(leaves[3], 3, MerkleLog(leaves).inclusion_proof(3))
+
+
+@pytest.mark.parametrize(("size", "kept"), [(4096, 8 + 4 + 2 + 1), (3000, 6 + 3 + 1 + 1)])
+def test_verified_nodes_stay_bounded(size: int, kept: int) -> None:
+    """Only the top levels are kept: at 4 levels, a perfect tree of 4096 leaves keeps
+    levels 9 to 12 (root included); at 3000 leaves, level 11's rightmost node has
+    no sibling and is the same hash as its child, so it is not a node of its own."""
+    leaves, head = _wide_tree(size)
+    log = MerkleLog(leaves)
+    nodes = VerifiedNodes(size, head, levels=4)
+    for index in range(0, size, 7):
+        assert nodes.verify(leaves[index], index, log.inclusion_proof(index))
+    assert len(nodes) == kept <= 2**4 - 1
 
 
 @pytest.mark.parametrize("new", range(1, MAX + 1))

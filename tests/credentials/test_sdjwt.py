@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import binascii
 import json
 
 import pytest
@@ -65,6 +66,28 @@ def test_b64url_refuses_other_alphabets(bad: str) -> None:
         b64url_decode(bad)
 
 
+def _stdlib_b64url_decode(text: str) -> bytes:
+    """The stdlib decoder b64url_decode replaced, as an oracle: strict base64 after
+    mapping base64url to the standard alphabet and the standard alphabet's own
+    characters and padding to a byte outside it."""
+    raw = text.encode("ascii")
+    std = raw.translate(bytes.maketrans(b"-_+/=", b"+/***"))
+    return binascii.a2b_base64(std + (b"", b"", b"==", b"=")[len(raw) % 4], strict_mode=True)
+
+
+@given(st.text(alphabet="AQgw09az-_+/=* .\n\x00é", max_size=12))
+def test_b64url_decode_accepts_and_refuses_what_the_stdlib_does(text: str) -> None:
+    try:
+        expected: bytes | None = _stdlib_b64url_decode(text)
+    except ValueError:  # binascii.Error, UnicodeEncodeError
+        expected = None
+    if expected is None:
+        with pytest.raises(SdJwtMalformed):
+            b64url_decode(text)
+    else:
+        assert b64url_decode(text) == expected
+
+
 @given(st.text(max_size=30), st.one_of(st.text(max_size=30), st.booleans(), st.integers()))
 def test_disclosure_round_trip(name: str, value: object) -> None:
     if name in ("_sd", "..."):
@@ -120,3 +143,44 @@ def test_jws_json_segments_parse_like_json_loads() -> None:
     for bad in ('{"a":1}x', '{"a":1}{}', "[1]", "", '{"a":1'):
         with pytest.raises(SdJwtMalformed):
             Jws.parse(segment("{}") + "." + segment(bad) + ".AA")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        '{"a":NaN}',
+        '{"a":-Infinity}',
+        '{"a":"\\ud800"}',  # a lone surrogate escape
+        "[" * 2000 + "]" * 2000,  # deeper than any parser's stack
+        "\ufeff{}",
+        '{"a":"\t"}',
+    ],
+)
+def test_jws_json_outside_i_json_is_malformed(bad: str) -> None:
+    """JWS segments are read as I-JSON (RFC 7493): no NaN, lone surrogates or raw
+    control characters; a pathological nesting is refused, not a RecursionError."""
+    with pytest.raises(SdJwtMalformed):
+        Jws.parse(b64url_encode(b"{}") + "." + b64url_encode(bad.encode()) + ".AA")
+    with pytest.raises(SdJwtMalformed):
+        Jws.parse(b64url_encode(bad.encode()) + "." + b64url_encode(b"{}") + ".AA")
+    with pytest.raises(SdJwtMalformed):
+        Jws.parse(b64url_encode(b"{}") + "." + b64url_encode(b"\xff{}") + ".AA")
+
+
+def test_jws_json_duplicate_names_keep_the_last_value() -> None:
+    """RFC 7515 §5.2 lets a JWS parser keep the lexically last of duplicate names."""
+    jws = Jws.parse(b64url_encode(b'{"a":1,"a":2}') + "." + b64url_encode(b'{"b":1,"b":3}') + ".AA")
+    assert (jws.header, jws.payload) == ({"a": 2}, {"b": 3})
+
+
+@pytest.mark.parametrize("bad", ['["s","n",NaN]', '["s","n","\\udc00"]', '["s","n"', '["s",1,2]'])
+def test_disclosure_outside_i_json_is_malformed(bad: str) -> None:
+    with pytest.raises(SdJwtMalformed):
+        Disclosure.parse(b64url_encode(bad.encode()))
+
+
+def test_json_never_issued_with_nan() -> None:
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        sign_jws({}, {"x": float("nan")}, Ed25519PrivateKey.generate())
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        make_disclosure("x", float("inf"))

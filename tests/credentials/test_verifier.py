@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 import pytest
@@ -403,3 +403,71 @@ def test_reference_library_parses_our_credential(world: World) -> None:
     assert claims["name"] == "王小明"
     assert claims["phone_verified"] is True
     assert claims["level"] == "L2"
+
+
+@pytest.mark.parametrize(
+    ("claims", "code"),
+    [
+        ({"iat": 10**17}, "VC_MALFORMED"),  # an int, but no datetime has that year
+        ({"iat": 2**70}, "VC_MALFORMED"),  # beyond 64 bits: read as a float (I-JSON)
+        ({"exp": 2**70}, "VC_MALFORMED"),
+        ({"status": {"status_list": {"idx": 2**70, "uri": STATUS_URI}}}, "VC_MALFORMED"),
+    ],
+)
+def test_out_of_range_numbers_are_malformed_not_a_crash(
+    world: World, claims: dict[str, object], code: str
+) -> None:
+    """Signed by the trusted issuer yet unusable: a coded rejection, never a 500."""
+    issued = world.issue()
+    jws = Jws.parse(issued.issuer_jwt)
+    odd = sign_jws(jws.header, {**jws.payload, **claims}, world.issuer_key.private_key)
+    world.events[credential_hash(odd)] = world.events[issued.credential_hash]
+    presented = SdJwt(odd, (), None).bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)
+    assert _code(world, presented) == code
+
+
+def test_a_payload_with_nan_is_malformed(world: World) -> None:
+    issued = world.issue()
+    head, _body, sig = issued.issuer_jwt.split(".")
+    text = json.dumps(Jws.parse(issued.issuer_jwt).payload)[:-1] + ',"score":NaN}'
+    odd = SdJwt(f"{head}.{b64url_encode(text.encode())}.{sig}", (), None)
+    assert _code(world, odd.bind(world.holder, nonce="n-1", audience=VERIFIER, iat=NOW)) == (
+        "VC_MALFORMED"
+    )
+
+
+def test_a_cached_checkpoint_proves_each_credential_from_its_own_leaf(world: World) -> None:
+    """The tree nodes a cached checkpoint has proven shorten later proofs but never
+    excuse a wrong one: a tampered sibling, a wrong index, or a proof of another
+    tree head is refused as without the cache."""
+    for i in range(300):
+        world.log.append(f"background-{i}".encode())
+    first, second = world.issue(index=0), world.issue(index=1)  # leaves 300 and 301
+    cache = CheckpointCache()
+    assert world.verify(world.present(first), cache=cache)
+    assert world.verify(world.present(second), cache=cache)  # meets first's path
+    good = world.ledger_lookup(second.credential_hash)
+    assert good is not None
+    lookup = world.ledger_lookup
+
+    def presented_with(evidence: LedgerEvidence) -> str:
+        world.ledger_lookup = lambda digest: evidence  # type: ignore[method-assign]
+        try:
+            return _code(world, world.present(second), cache=cache)
+        finally:
+            world.ledger_lookup = lookup  # type: ignore[method-assign]
+
+    proof = list(good.proof)
+    for k in range(len(proof)):  # the sibling leaf (below every shared node) and the rest
+        tampered = [*proof[:k], bytes(32), *proof[k + 1 :]]
+        assert presented_with(replace(good, proof=tampered)) == "VC_NOT_IN_LEDGER"
+    assert presented_with(replace(good, index=300)) == "VC_NOT_IN_LEDGER"  # first's index
+    assert world.verify(world.present(second), cache=cache)
+    # A newer checkpoint is cached with nodes of its own: the proof of the older
+    # tree head, sized for it or not, does not pass under it.
+    third = world.issue(index=2)
+    assert world.verify(world.present(third), cache=cache)
+    assert presented_with(replace(good, checkpoint=world.note)) == "VC_NOT_IN_LEDGER"
+    newer = world.log.size
+    assert presented_with(replace(good, checkpoint=world.note, size=newer)) == "VC_NOT_IN_LEDGER"
+    assert world.verify(world.present(second), cache=cache)

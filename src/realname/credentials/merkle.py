@@ -37,6 +37,7 @@ __all__ = [
     "CompactRange",
     "MerkleLog",
     "SubtreeHash",
+    "VerifiedNodes",
     "consistency_proof",
     "consistency_proof_from",
     "inclusion_proof",
@@ -263,6 +264,139 @@ def verify_inclusion(
     except TypeError:  # a proof item that is not bytes
         return False
     return hmac.compare_digest(r, root_hash)
+
+
+class VerifiedNodes:
+    """Inclusion proofs against one tree head, remembering the nodes already proven.
+
+    Every leaf of a tree shares the top of the tree with every other, so the
+    inclusion proofs a verifier checks against one checkpoint climb through the same
+    few nodes near the root again and again. Once a proof has reached ``root_hash``,
+    each interior node it computed is known to lead there, by the rest of that
+    proof. :meth:`verify` remembers such nodes by their position — level (0 for
+    leaves) and index at that level, RFC 9162's tree coordinates, which for a fixed
+    ``size`` name exactly one range of leaves — together with the remaining proof
+    (the *tail*) that took them to the root. A later proof that computes, at the
+    same position, the same hash and carries the same tail would climb exactly the
+    same way from there, so it stops and accepts.
+
+    Why this is safe: the answer is always the one :func:`verify_inclusion` gives
+    for the same input. Which way each remaining level combines (sibling on the left
+    or right, and which levels have a sibling at all) depends only on the position
+    and ``size``; from the same hash at the same position, the same tail computes
+    the same hashes as when it was first checked, ending at ``root_hash``. So the
+    cache adds no assumption to the one every inclusion proof rests on (SHA-256's
+    collision resistance, RFC 9162 §2.1.3): a forged proof is refused here exactly
+    when it is refused without the cache. Without the tail comparison, stopping
+    would still be sound under collision resistance (the proof's lower part and
+    the remembered upper part form a valid proof for the leaf) but would accept
+    proofs whose upper hashes are garbage, which :func:`verify_inclusion` refuses;
+    one tuple comparison keeps the two answers identical. A hash that differs from
+    the remembered one at its position, or a different tail, just goes on climbing
+    to the root as without the cache. Every proof still hashes at least its lowest
+    interior node (nothing is kept at level 0), and nodes are learnt only from
+    proofs that reached ``root_hash``, so the cache belongs to one tree head: the
+    caller keeps one per verified checkpoint, never shared across checkpoints.
+
+    Memory is bounded by keeping only the top ``levels`` levels (ending at the
+    root): a tree of ``size <= 2**b`` has at most ``2**(b - l)`` nodes at level
+    ``l``, so at most ``2**levels - 1`` nodes are ever kept (at the default 10,
+    at most about 0.4 MB with the hashes of their tails), and the lower levels,
+    which few leaves share, are never looked up.
+    """
+
+    __slots__ = ("_floor", "_nodes", "root_hash", "size")
+
+    def __init__(self, size: int, root_hash: bytes, levels: int = 10) -> None:
+        self.size = size
+        self.root_hash = root_hash
+        # The root is at level (size - 1).bit_length(); keep that one and the
+        # ``levels - 1`` below it, and never level 0 (the leaves themselves).
+        self._floor = max(1, (size - 1).bit_length() + 1 - levels)
+        # (index << 6 | level) -> (hash, tail of the proof from that node up).
+        self._nodes: dict[int, tuple[bytes, tuple[bytes, ...]]] = {}
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def verify(self, leaf: bytes, index: int, proof: Sequence[bytes]) -> bool:
+        """:func:`verify_inclusion` of leaf hash ``leaf`` at ``index`` in this tree.
+
+        The same checks in the same closed form, plus the stop at a remembered node
+        (see the class docstring); the answer is the same for every input.
+        """
+        size = self.size
+        if not (0 <= index < size and isinstance(leaf, bytes) and len(leaf) == HASH_SIZE):
+            return False
+        inner = (index ^ (size - 1)).bit_length()
+        if len(proof) != inner + (index >> inner).bit_count():
+            return False
+        proof = tuple(proof)  # tails are compared as tuples
+        nodes, floor = self._nodes, self._floor
+        node = _NODE_HASH.copy
+        r, i = leaf, index
+        # The items that compute nodes below the floor, where nothing is kept: the
+        # plain loop of verify_inclusion, with no position bookkeeping.
+        low = min(inner, floor - 1)
+        learnt: list[tuple[int, bytes, int]] = []
+        try:
+            if proof and {*map(len, proof)} != {HASH_SIZE}:
+                return False
+            for p in proof[:low]:
+                h = node()
+                if i & 1:
+                    h.update(p)
+                    h.update(r)
+                else:
+                    h.update(r)
+                    h.update(p)
+                r = h.digest()
+                i >>= 1
+            # From here ``i`` is the index at ``level`` of the node computed last.
+            level = low
+            for k in range(low, len(proof)):
+                p = proof[k]
+                h = node()
+                if k < inner:
+                    if i & 1:
+                        h.update(p)
+                        h.update(r)
+                    else:
+                        h.update(r)
+                        h.update(p)
+                    i >>= 1
+                    level += 1
+                else:
+                    # Above ``inner`` the node is the tree's rightmost at its level:
+                    # as a left child (even index) it has no sibling and is carried
+                    # up unchanged, so climb to its lowest set bit and one above.
+                    skip = (i & -i).bit_length()
+                    i >>= skip
+                    level += skip
+                    h.update(p)
+                    h.update(r)
+                r = h.digest()
+                if level >= floor:
+                    key = i << 6 | level
+                    known = nodes.get(key)
+                    if known is not None and known[0] == r and known[1] == proof[k + 1 :]:
+                        # The nodes learnt below share the known tail (and its
+                        # hashes) rather than keep this proof's copies alive.
+                        top, tail = k + 1, known[1]
+                        break
+                    learnt.append((key, r, k))
+            else:
+                if not hmac.compare_digest(r, self.root_hash):
+                    return False
+                top, tail = len(proof), ()
+        except TypeError:  # a proof item that is not bytes
+            return False
+        # Only immutable hashes are kept: a bytearray item (which hashes and
+        # compares like bytes) could change after the check it passed.
+        if learnt and {*map(type, proof[:top])} == {bytes}:
+            for key, h_, k in learnt:
+                nodes[key] = (h_, proof[k + 1 : top] + tail)
+        return True
 
 
 def verify_consistency(
