@@ -41,7 +41,9 @@ def install_gc_tuning(app: Starlette) -> None:
     @asynccontextmanager
     async def lifespan(application: Starlette) -> AsyncIterator[Any]:
         async with cast(AbstractAsyncContextManager[Any], inner(application)) as state:
-            gc.collect()  # what startup left as garbage is not kept for ever
+            # No collection first: startup's few cycles of garbage stay frozen, while a
+            # full collection here would walk every object again at each start (a
+            # tenth of a second; the test suite starts apps hundreds of times).
             gc.freeze()
             before = gc.get_threshold()
             gc.set_threshold(YOUNG_THRESHOLD, *OLDER_THRESHOLDS)
