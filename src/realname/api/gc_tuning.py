@@ -1,6 +1,7 @@
 """The cyclic garbage collector tuned for a server holding hundreds of requests.
 
-Two costs grew with the number of verifications in flight (bench/bench_api.py):
+Two costs grew with the number of verifications in flight (measured in process on
+bench/bench_api.py's app and flows, timing collections with ``gc.callbacks``):
 
 * **Full collections walked startup.** Everything loaded before the first request —
   modules, SQLAlchemy's mappers and tables, pydantic schemas, the cause catalogue,

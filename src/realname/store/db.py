@@ -175,10 +175,11 @@ def make_engine(
         connect_args.setdefault("timeout", SQLITE_BUSY_TIMEOUT_MS / 1000)
         kwargs["connect_args"] = connect_args
         engine = create_engine(parsed, echo=echo, **kwargs)
-        background = background_checkpoints and path is not None
-        _configure_sqlite(engine, autocheckpoint=SAFETY_NET_PAGES if background else None)
-        if background and path is not None:
+        if background_checkpoints and path is not None:
+            _configure_sqlite(engine, autocheckpoint=SAFETY_NET_PAGES)
             mark_background_checkpoints(engine, path)
+        else:
+            _configure_sqlite(engine)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, echo=echo, **kwargs)

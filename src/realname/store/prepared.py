@@ -3,10 +3,10 @@
 Why by hand: a verification runs about fifteen statements, and SQLAlchemy's execution
 path costs more CPU per statement than SQLite takes to run it — the compiled-cache
 lookup, an execution context, parameter construction and result metadata, about
-50 µs a statement against 15 µs for the cursor (bench/bench_api.py's profile put
-SQLAlchemy's own Python at 40 % of a verification). SQLAlchemy has no API that
-keeps a compiled statement and runs it again with only new values; what it does
-offer publicly is the pieces: the compiled SQL for a dialect and
+50 µs a statement against 15 µs for the cursor (a py-spy profile of bench_api.py's
+app verifying in process put SQLAlchemy's own Python at 40 % of a verification).
+SQLAlchemy has no API that keeps a compiled statement and runs it again with only
+new values; what it does offer publicly is the pieces: the compiled SQL for a dialect and
 :meth:`~sqlalchemy.sql.compiler.SQLCompiler.construct_expanded_state` (the final SQL,
 the order of the parameters and each one's bind processor). This module keeps those
 per dialect (and per list length for expanding ``IN`` parameters, per column set for
@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import exc
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
@@ -73,13 +73,6 @@ class _Variant:
         if self.positional:
             return tuple(out)
         return {slot.out: value for slot, value in zip(self.slots, out, strict=True)}
-
-
-def _echo(connection: Connection, variant: _Variant, values: Any) -> None:
-    """Log the statement as SQLAlchemy would when the engine echoes (``echo=True``)."""
-    if connection.engine.echo:
-        connection.engine.logger.info("%s", variant.sql)
-        connection.engine.logger.info("[prepared] %r", values)
 
 
 class Prepared:
@@ -129,37 +122,18 @@ class Prepared:
 
     def run(self, session: Session, params: Params | Sequence[Params] | None = None) -> int:
         """Execute a write (one parameter set, or many at once); the rows it touched."""
-        connection = session.connection()
-        dialect = connection.dialect
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        cursor = raw.cursor()
         if isinstance(params, Sequence):
             if not params:
                 return 0
-            variant = self._variant(dialect, params[0])
-            values = [variant.values(one) for one in params]
-            _echo(connection, variant, values)
-            self._call(dialect, variant, values, lambda: cursor.executemany(variant.sql, values))
+            cursor, _ = self._execute(session, params[0], params)
         else:
-            variant = self._variant(dialect, params or {})
-            value = variant.values(params or {})
-            _echo(connection, variant, value)
-            self._call(dialect, variant, value, lambda: cursor.execute(variant.sql, value))
+            cursor, _ = self._execute(session, params or {}, None)
         count: int = cursor.rowcount
         cursor.close()
         return count
 
     def _fetch(self, session: Session, params: Params) -> list[tuple[Any, ...]]:
-        connection = session.connection()
-        dialect = connection.dialect
-        variant = self._variant(dialect, params)
-        value = variant.values(params)
-        _echo(connection, variant, value)
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        self._call(dialect, variant, value, lambda: cursor.execute(variant.sql, value))
+        cursor, variant = self._execute(session, params, None)
         rows: list[tuple[Any, ...]] = list(cursor.fetchall())
         cursor.close()
         processors = variant.results
@@ -170,15 +144,35 @@ class Prepared:
             for row in rows
         ]
 
-    @staticmethod
-    def _call(dialect: Dialect, variant: _Variant, values: Any, call: Callable[[], Any]) -> None:
+    def _execute(
+        self, session: Session, params: Params, many: Sequence[Params] | None
+    ) -> tuple[Any, _Variant]:
+        """Run the statement on the session's DBAPI connection (``many``: every set of
+        values at once, shaped like ``params``); the cursor, and the variant it ran."""
+        connection = session.connection()
+        dialect = connection.dialect
+        variant = self._variant(dialect, params)
+        values: Any = (
+            variant.values(params) if many is None else [variant.values(one) for one in many]
+        )
+        if connection.engine.echo:  # logged as SQLAlchemy would
+            connection.engine.logger.info("%s", variant.sql)
+            connection.engine.logger.info("[prepared] %r", values)
+        raw = connection.connection.dbapi_connection
+        assert raw is not None
+        cursor = raw.cursor()
         try:
-            call()
+            if many is None:
+                cursor.execute(variant.sql, values)
+            else:
+                cursor.executemany(variant.sql, values)
         except dialect.loaded_dbapi.Error as error:
+            cursor.close()
             # SQLAlchemy's own class for it (IntegrityError, OperationalError, ...).
             raise exc.DBAPIError.instance(
                 variant.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect
             ) from error
+        return cursor, variant
 
     # ---------------------------------------------------------------- compiling
 

@@ -5,8 +5,8 @@ that takes the log past 1,000 pages also copies the log back into the database a
 syncs both files — on whichever connection happens to commit then. For the API that
 connection is a request's, on the event loop: one verification in fifty paid for
 the copy and the two ``fsync`` calls, and every request on the loop waited for it
-(bench/bench_api.py measured the checkpoint at 60 % of the commit time and the loop
-idle a quarter of the time under load).
+(profiled in process on bench/bench_api.py's app and flows: the checkpoints were
+60 % of the time spent in commits, and the loop sat idle a quarter of the time).
 
 So the API's engine (:func:`realname.store.db.make_engine` with
 ``background_checkpoints=True``) raises the per-connection threshold to
@@ -30,7 +30,6 @@ import threading
 import weakref
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
 
@@ -60,21 +59,6 @@ def mark_background_checkpoints(engine: Engine, path: Path) -> None:
 def background_file(engine: Engine) -> Path | None:
     """The file whose checkpoints ``engine`` leaves to a :class:`WalCheckpointer`."""
     return _BACKGROUND.get(engine)
-
-
-@dataclass(frozen=True)
-class CheckpointResult:
-    """What ``PRAGMA wal_checkpoint`` reports: frames in the log, frames copied."""
-
-    busy: bool
-    log_frames: int
-    checkpointed_frames: int
-
-
-def checkpoint(connection: sqlite3.Connection) -> CheckpointResult:
-    """One PASSIVE checkpoint on ``connection``."""
-    busy, log_frames, checkpointed = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-    return CheckpointResult(bool(busy), int(log_frames), int(checkpointed))
 
 
 class WalCheckpointer:
@@ -113,7 +97,7 @@ class WalCheckpointer:
             while True:
                 stopping = self._stop.wait(self.interval)
                 try:
-                    checkpoint(connection)
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
                     self.runs += 1
                 except sqlite3.Error as error:  # a locked or vanished file: try again later
                     logger.warning("WAL checkpoint failed", extra={"error": type(error).__name__})
