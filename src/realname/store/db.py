@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.errors import ConfigurationError, RealnameError
+from realname.store.turnstile import turnstile_for
 from realname.store.wal import SAFETY_NET_PAGES, mark_background_checkpoints
 
 logger = logging.getLogger(__name__)
@@ -90,13 +91,16 @@ def _sqlite_file(url: URL) -> Path | None:
 _IMMEDIATE_ENGINES: weakref.WeakSet[Engine] = weakref.WeakSet()
 
 
-def _configure_sqlite(engine: Engine, *, autocheckpoint: int | None = None) -> None:
+def _configure_sqlite(
+    engine: Engine, path: Path | None, *, autocheckpoint: int | None = None
+) -> None:
     """Per-connection pragmas, and real transactions on SQLite.
 
     The stdlib driver opens transactions lazily and never around DDL or SAVEPOINT;
     switching it to autocommit and emitting ``BEGIN`` ourselves (the recipe in the
     SQLAlchemy pysqlite documentation) makes migrations transactional and makes
-    ``session.begin()`` mean what it says.
+    ``session.begin()`` mean what it says. A file database's writers pass its
+    :class:`~realname.store.turnstile.WriterTurnstile` on their way to the write lock.
     """
 
     @event.listens_for(engine, "connect")
@@ -115,10 +119,49 @@ def _configure_sqlite(engine: Engine, *, autocheckpoint: int | None = None) -> N
             cursor.close()
 
     _IMMEDIATE_ENGINES.add(engine)
-    # The dialect's own hook, not a "begin" event listener: any connection event
-    # listener makes SQLAlchemy dispatch events around every statement, which cost
-    # more CPU per verification than its SQL (bench/bench_api.py).
-    engine.dialect.do_begin = _begin  # type: ignore[method-assign]
+    # The dialect's own hooks, not "begin"/"commit" event listeners: any connection
+    # event listener makes SQLAlchemy dispatch events around every statement, which
+    # cost more CPU per verification than its SQL (bench/bench_api.py).
+    dialect = engine.dialect
+    if path is None:
+        dialect.do_begin = _begin  # type: ignore[method-assign]
+        return
+    turnstile = turnstile_for(path)
+    commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
+
+    def do_begin(dbapi_connection: Any) -> None:
+        if _READ_ONLY.get():
+            dbapi_connection.execute("BEGIN")
+            return
+        turnstile.enter(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            turnstile.leave(dbapi_connection)
+            raise
+
+    def do_commit(dbapi_connection: Any) -> None:
+        try:
+            commit(dbapi_connection)
+        finally:
+            turnstile.leave(dbapi_connection)
+
+    def do_rollback(dbapi_connection: Any) -> None:
+        try:
+            rollback(dbapi_connection)
+        finally:
+            turnstile.leave(dbapi_connection)
+
+    def do_close(dbapi_connection: Any) -> None:
+        try:
+            close(dbapi_connection)
+        finally:
+            turnstile.leave(dbapi_connection)
+
+    dialect.do_begin = do_begin  # type: ignore[method-assign]
+    dialect.do_commit = do_commit  # type: ignore[method-assign]
+    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
+    dialect.do_close = do_close  # type: ignore[method-assign]
 
 
 def _begin(dbapi_connection: Any) -> None:
@@ -127,7 +170,8 @@ def _begin(dbapi_connection: Any) -> None:
     SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite allows
     one writer at a time anyway; PostgreSQL is the store for concurrency. Inside
     :func:`read_only`, a deferred BEGIN: a consistent snapshot that neither takes nor
-    waits for the write lock."""
+    waits for the write lock. (A file database's engine does the same with its
+    turnstile: :func:`_configure_sqlite`.)"""
     dbapi_connection.execute("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
@@ -176,10 +220,10 @@ def make_engine(
         kwargs["connect_args"] = connect_args
         engine = create_engine(parsed, echo=echo, **kwargs)
         if background_checkpoints and path is not None:
-            _configure_sqlite(engine, autocheckpoint=SAFETY_NET_PAGES)
+            _configure_sqlite(engine, path, autocheckpoint=SAFETY_NET_PAGES)
             mark_background_checkpoints(engine, path)
         else:
-            _configure_sqlite(engine)
+            _configure_sqlite(engine, path)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     return create_engine(parsed, echo=echo, **kwargs)

@@ -10,6 +10,7 @@ and an audit entry — all in the caller's transaction, so nothing is stored hal
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -146,16 +147,17 @@ def _store_elements(
     session: Session,
     vault: Vault,
     person: PersonKey,
+    current: Mapping[str, StoredElement],
     submission: Submission,
     name: str | None,
 ) -> None:
+    """Store the submitted elements that differ from the person's ``current`` ones."""
     values = {
         "name": name or submission.name,
         "id_number": submission.id_number,
         "phone": submission.phone,
         "bank_card": submission.bank_card,
     }
-    current = {element.kind: element for element in current_elements(session, person)}
     changed = {
         kind: value
         for kind, value in values.items()
@@ -231,6 +233,11 @@ async def verify(
     authorities are asked: no connection, lock or snapshot is held for the seconds
     they may take (with many flows in flight that would exhaust the pool and, on
     SQLite, block every writer). What is written afterwards is the caller's to commit.
+    Everything that transaction needs to read is read before, with the history, so it
+    only writes: on SQLite it holds the one write lock of the database, and the
+    shorter it is, the less other writers (other API processes) wait. The person's
+    current elements are compared with that snapshot: a submission made meanwhile for
+    the same person is superseded by this one, as if it had come first.
     """
     today = now.date()
     submission, local_errors = prepare(raw, today)
@@ -241,6 +248,12 @@ async def verify(
     previous = results[0] if results else None  # the latest result
     previous_state = (
         (previous.level_reached, cause_codes(session, previous.id)) if previous else None
+    )
+    person = person_key(session, account.person_id) if account.person_id else None
+    current = (
+        {element.kind: element for element in current_elements(session, person)}
+        if person is not None
+        else {}
     )
     session.commit()
     evidence = Evidence(
@@ -254,9 +267,8 @@ async def verify(
     evidence, records = await gather_evidence(evidence, provider)
     diagnosis = diagnose(evidence, now=now)
 
-    person = person_key(session, account.person_id) if account.person_id else None
     if person is not None:
-        _store_elements(session, vault, person, submission, accepted_name(evidence))
+        _store_elements(session, vault, person, current, submission, accepted_name(evidence))
     _record_checks(session, account, records)
     bound = diagnosis.level >= Level.L2 and submission.phone is not None
     result = record_result(

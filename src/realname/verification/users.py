@@ -121,6 +121,11 @@ async def submit(
     code now (what L2 needs, DESIGN §3); the answer carries the challenge, and a
     number the gateway cannot reach is recorded as such, so the diagnosis can ask
     the carrier why (suspended, cancelled).
+
+    Everything up to the authorities' answers only reads (save the code sent), so a
+    caller may begin the transaction with :func:`realname.store.db.read_only`: the
+    verification's writes come after :func:`realname.verification.service.verify`
+    has committed it.
     """
     keys = limits.attempt_keys(
         vault, account.tenant_id, id_number=id_number, phone=phone, device_id=device_id, ip=ip
@@ -134,6 +139,10 @@ async def submit(
         if possession_proven(session, vault, account.id, number):
             possession = Possession.PROVEN
         elif sms is not None and lock is None and policy.level >= Level.L2:
+            # The code is sent in a transaction of its own that takes the write lock:
+            # what was read so far may be a read-only snapshot (the API's is), and a
+            # snapshot that starts writing fails if another writer committed since.
+            session.commit()
             try:
                 challenge = await otp.start_challenge(
                     session,

@@ -30,6 +30,7 @@ from realname.privacy.erasure import erase_user
 from realname.privacy.export import export_user
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
+from realname.store.db import read_only
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import ApiKeyPrincipal
 from realname.store.types import utcnow
@@ -325,7 +326,10 @@ async def _submit_identity(
     x_device_id: str | None,
 ) -> SubmittedOut:
     with transaction(session):
-        account = users.user_account(session, str(principal.tenant_id), user_id)
+        # What the verification reads before asking the authorities is a snapshot
+        # that takes no write lock (users.submit ends it); its writes come after.
+        with read_only():
+            account = users.user_account(session, str(principal.tenant_id), user_id)
         try:
             policy = context.policies.product(body.product)
         except KeyError:
