@@ -15,6 +15,7 @@ from realname import __version__
 from realname.api import idempotency, problems
 from realname.api.admission import AdmissionMiddleware
 from realname.api.context import AppContext
+from realname.api.finishing import install_finishing_gate
 from realname.api.gc_tuning import install_gc_tuning
 from realname.api.routers import (
     credentials,
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     install_dispatcher(app)
     install_checkpointer(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)
+    install_finishing_gate(app)
     install_gc_tuning(app)  # last: it wraps every other startup
     return app
 

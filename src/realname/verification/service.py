@@ -57,6 +57,7 @@ from realname.verification.intake import RawSubmission, prepare
 from realname.verification.levels import Level
 from realname.verification.orchestrator import CheckRecord, gather_evidence
 from realname.verification.policy import ProductPolicy
+from realname.verification.turns import finishing_turn
 from realname.webhooks.outbox import enqueue_status_changed
 
 #: Account status while a re-issued number locks sensitive actions (DESIGN §4).
@@ -265,6 +266,7 @@ async def verify(
         possession=possession,
     )
     evidence, records = await gather_evidence(evidence, provider)
+    await finishing_turn()  # what starts asking an authority goes first (turns.py)
     diagnosis = diagnose(evidence, now=now)
 
     if person is not None:
