@@ -107,7 +107,7 @@ def test_upgrade_current_revision_and_check_ready(
         assert info.value.code == "DATABASE_NOT_READY"
         assert info.value.http_status == 503
         upgrade(url)
-        assert current_revision(engine) == head_revision() == "0012"
+        assert current_revision(engine) == head_revision() == "0013"
         check_ready(engine)
         upgrade(url)  # a second run is a no-op
         check_ready(engine)
