@@ -161,7 +161,7 @@ def _store_elements(
         for kind, value in values.items()
         if value is not None and not _unchanged(vault, person, current.get(kind), kind, value)
     }
-    add_identity_elements(session, vault, person, changed)
+    add_identity_elements(session, vault, person, changed, current=current.values())
 
 
 def _unchanged(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
@@ -210,10 +210,16 @@ def add_identity_elements(
     values: Mapping[str, str],
     *,
     at: datetime | None = None,
+    current: Iterable[StoredElement] | None = None,
 ) -> list[StoredElement]:
     """Store several submitted elements (one per kind) as :func:`add_identity_element`
     does each, in two statements: one UPDATE superseding the current elements of those
-    kinds, one batched INSERT (a verification stores up to four at once)."""
+    kinds, one multi-row INSERT (a verification stores up to four at once).
+
+    ``current`` is the person's current elements as the caller read them in this
+    transaction (:func:`current_elements`): then only kinds among them can have
+    anything to supersede, and with none (a first submission) no UPDATE runs.
+    """
     if not values:
         return []
     if person.wrapped_dek is None:
@@ -236,7 +242,12 @@ def add_identity_elements(
             )
         )
     session.flush()  # rows the ORM still holds (the person) go first: foreign keys
-    _SUPERSEDE.run(session, {"holder": person.id, "kinds": list(canonical), "at": when})
+    kinds = list(canonical)
+    if current is not None:
+        held = {element.kind for element in current}
+        kinds = [kind for kind in kinds if kind in held]
+    if kinds:
+        _SUPERSEDE.run(session, {"holder": person.id, "kinds": kinds, "at": when})
     _INSERT_ELEMENTS.run(session, [vars(element) for element in elements])
     return elements
 
