@@ -12,8 +12,9 @@ the order of the parameters and each one's bind processor). This module keeps th
 per dialect (and per list length for expanding ``IN`` parameters, per column set for
 an ``INSERT``, and per number of rows for a multi-row ``INSERT``) and runs them on
 the session's own DBAPI connection, inside the session's transaction. Types still
-bind and load exactly as through SQLAlchemy: the bind and result processors are SQLAlchemy's own (naive datetimes are still refused,
-UTC comes back aware), and a DBAPI error is raised as SQLAlchemy's exception class
+bind and load exactly as through SQLAlchemy: the bind and result processors are
+SQLAlchemy's own (naive datetimes are still refused, UTC comes back aware), and a
+DBAPI error is raised as SQLAlchemy's exception class
 (:class:`~sqlalchemy.exc.IntegrityError` and the rest), so callers see no difference.
 
 Not for everything: only statements on a hot path, built once at import, whose
