@@ -22,6 +22,8 @@ from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
 from realname.errors import BadRequest, NotFound
@@ -346,6 +348,7 @@ def create_account(
 _ACCOUNTS = table_of(Account)
 #: Built once: every request about a user loads its account.
 _ACCOUNT = Prepared(select(*_ACCOUNTS.c).where(_ACCOUNTS.c.id == bindparam("account_id")))
+_ACCOUNT_CLASS = manager_of_class(Account)
 
 
 def get_account(session: Session, account_id: str, *, tenant_id: str | None = None) -> Account:
@@ -359,7 +362,10 @@ def get_account(session: Session, account_id: str, *, tenant_id: str | None = No
     if account is None:
         row = _ACCOUNT.first(session, {"account_id": account_id})
         if row is not None:
-            account = Account(**row._asdict())
+            # As the ORM's loader builds an object: its values put in place, not set
+            # one by one through the attribute events the constructor fires.
+            account = _ACCOUNT_CLASS.new_instance()
+            instance_state(account).dict.update(row._asdict())
             make_transient_to_detached(account)  # as if loaded: no pending changes
             session.add(account)
     if account is None or (tenant_id is not None and account.tenant_id != tenant_id):
