@@ -102,6 +102,33 @@ def test_writes_belong_to_the_session_transaction(seeded: tuple[Session, str]) -
     session.close()
 
 
+def test_each_transaction_runs_on_its_own_connection(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Statements follow the session from transaction to transaction: what a rolled
+    back one wrote is gone, what the next one writes is committed, and a transaction
+    a failed statement left needing a rollback is refused as SQLAlchemy refuses it."""
+    insert_tenant = Prepared(insert(table_of(Tenant)))
+    count = Prepared(select(table_of(Tenant).c.id).where(table_of(Tenant).c.name == "P"))
+    first, second = new_id(), new_id()
+    with session_factory() as session:
+        insert_tenant.run(session, {"id": first, "name": "P", "created_at": NOW})
+        assert count.scalars(session) == [first]
+        session.rollback()
+        assert count.scalars(session) == []
+        insert_tenant.run(session, {"id": second, "name": "P", "created_at": NOW})
+        session.commit()
+        session.add(Tenant(id=second, name="again", created_at=NOW))
+        with pytest.raises(exc.IntegrityError):
+            session.flush()  # deactivates the transaction until rolled back
+        with pytest.raises(exc.InvalidRequestError, match="rolled back"):
+            count.scalars(session)
+        session.rollback()
+        assert count.scalars(session) == [second]
+    with session_factory() as session:
+        assert count.scalars(session) == [second]
+
+
 def test_database_errors_are_sqlalchemys_exceptions(seeded: tuple[Session, str]) -> None:
     session, tenant_id = seeded
     row = _event(tenant_id, "id_number", "z", 1)

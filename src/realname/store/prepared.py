@@ -30,10 +30,11 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, exc
 from sqlalchemy.engine import Connection, Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -156,7 +157,7 @@ class Prepared:
         return count
 
     def _insert_many(self, session: Session, rows: Sequence[Params]) -> int:
-        connection = session.connection()
+        connection = _connection(session)
         dialect = connection.dialect
         # The one-row form of these columns is compiled first: it is what refuses
         # columns with Python-side defaults, which a multi-row form would fill once.
@@ -225,7 +226,7 @@ class Prepared:
     ) -> tuple[Any, _Variant]:
         """Run the statement on the session's DBAPI connection (``many``: every set of
         values at once, shaped like ``params``); the cursor, and the variant it ran."""
-        connection = session.connection()
+        connection = _connection(session)
         variant = self._variant(connection.dialect, params)
         if many is None:
             return _run(connection, variant.sql, variant.values(params), many=False), variant
@@ -283,6 +284,32 @@ class Prepared:
             for column in self._columns
         )
         return _Variant(state.statement, compiled.positional, tuple(slots), results)
+
+
+#: The connection of each session transaction that ran a prepared statement.
+_CONNECTIONS: WeakKeyDictionary[SessionTransaction, Connection] = WeakKeyDictionary()
+
+
+def _connection(session: Session) -> Connection:
+    """``session.connection()``, remembered for the rest of the session's transaction.
+
+    A verification runs some twenty prepared statements, and ``Session.connection``
+    walks the session's transaction machinery each time to answer the same
+    connection. The answer is kept per transaction object (a new transaction is a new
+    object) and used only while that transaction is active: a transaction a failed
+    flush deactivated, or one ended, asks the session again, which raises or begins
+    a new one exactly as before.
+    """
+    transaction = session.get_transaction()
+    if transaction is not None and transaction.is_active:
+        connection = _CONNECTIONS.get(transaction)
+        if connection is not None:
+            return connection
+    connection = session.connection()
+    transaction = session.get_transaction()
+    if transaction is not None:
+        _CONNECTIONS[transaction] = connection
+    return connection
 
 
 def _run(connection: Connection, sql: str, values: Any, *, many: bool) -> Any:
