@@ -26,6 +26,7 @@ import sys
 import tempfile
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -77,9 +78,19 @@ def _kind(sql: str) -> str:
     return verb
 
 
-async def run(requests: int, citizens: int, show: bool) -> None:
-    work = Path(tempfile.mkdtemp(prefix="realname-writes-"))
-    make_world(work / "sandbox.db", citizens)
+@dataclass(frozen=True)
+class Writes:
+    """What ``requests`` verifications asked of SQLite, in total."""
+
+    requests: int
+    statements: list[str]
+    commits: int
+    frames: int
+    page_size: int
+    by_btree: Counter[str]
+
+
+async def run(requests: int, citizens: int) -> Writes:
     statements: list[str] = []
     counting = [False]
 
@@ -87,11 +98,22 @@ async def run(requests: int, citizens: int, show: bool) -> None:
         if counting[0]:
             statements.append(sql)
 
-    @event.listens_for(Engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         if isinstance(dbapi_connection, sqlite3.Connection):
             dbapi_connection.set_trace_callback(_trace)
 
+    event.listen(Engine, "connect", _on_connect)
+    try:
+        return await _measure(requests, citizens, statements, counting)
+    finally:
+        event.remove(Engine, "connect", _on_connect)
+
+
+async def _measure(
+    requests: int, citizens: int, statements: list[str], counting: list[bool]
+) -> Writes:
+    work = Path(tempfile.mkdtemp(prefix="realname-writes-"))
+    make_world(work / "sandbox.db", citizens)
     with _quiet():
         realname = build_realname(work / "realname", work / "sandbox.db")
         with SandboxStore(work / "sandbox.db") as store:
@@ -114,29 +136,44 @@ async def run(requests: int, citizens: int, show: bool) -> None:
             assert response.json()["level"] == "L2", response.json()
 
         await verify(users[0])  # warm: statements compiled, pool connected
-        reader = sqlite3.connect(db)
+        reader = sqlite3.connect(db, isolation_level=None)
         page_size = reader.execute("PRAGMA page_size").fetchone()[0]
         reader.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        # A read transaction held open: no checkpoint can reset the WAL under it (the
+        # safety-net autocheckpoint would, after 10,000 pages), so it only grows.
+        reader.execute("BEGIN")
+        reader.execute("SELECT count(*) FROM sqlite_schema").fetchone()
         before = len(_frames(wal, page_size)) if wal.exists() else 0
         counting[0] = True
         for user in users[1:]:
             await verify(user)
         counting[0] = False
     frames = _frames(wal, page_size)[before:]
+    reader.execute("COMMIT")
     names = dict(reader.execute("SELECT pageno, name FROM dbstat"))
-    commits = sum(1 for _, ends in frames if ends)
-    by_btree = Counter(names.get(pgno, "(free/header)") for pgno, _ in frames)
-    by_kind = Counter(_kind(sql) for sql in statements)
     reader.close()
     realname.close()
-    n = requests
+    return Writes(
+        requests=requests,
+        statements=list(statements),
+        commits=sum(1 for _, ends in frames if ends),
+        frames=len(frames),
+        page_size=page_size,
+        by_btree=Counter(names.get(pgno, "(free/header)") for pgno, _ in frames),
+    )
+
+
+def report(writes: Writes, show: bool) -> None:
+    n = writes.requests
+    statements = writes.statements
+    by_kind = Counter(_kind(sql) for sql in statements)
     print(f"per verification, mean of {n} (fresh users, L2):")
     print(f"  statements          {len(statements) / n:6.2f}")
-    print(f"  commits             {commits / n:6.2f}")
-    print(f"  WAL frames (pages)  {len(frames) / n:6.2f}   ({page_size} B pages)")
-    print(f"  WAL bytes           {len(frames) * (page_size + _FRAME_HEADER) / n:8.0f}")
+    print(f"  commits             {writes.commits / n:6.2f}")
+    print(f"  WAL frames (pages)  {writes.frames / n:6.2f}   ({writes.page_size} B pages)")
+    print(f"  WAL bytes           {writes.frames * (writes.page_size + _FRAME_HEADER) / n:8.0f}")
     print("  pages by B-tree:")
-    for name, count in by_btree.most_common():
+    for name, count in writes.by_btree.most_common():
         print(f"    {count / n:6.2f}  {name}")
     print("  statements by kind:")
     for kind, count in sorted(by_kind.items(), key=lambda item: (-item[1], item[0])):
@@ -154,7 +191,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--citizens", type=int, default=1000)
     parser.add_argument("--show", action="store_true", help="print one verification's SQL")
     args = parser.parse_args(argv)
-    asyncio.run(run(args.requests, args.citizens, args.show))
+    report(asyncio.run(run(args.requests, args.citizens)), args.show)
     return 0
 
 
