@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -10,6 +11,7 @@ from sqlalchemy.exc import IntegrityError, OperationalError, StatementError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import QueuePool
 
+from realname.store import types
 from realname.store.db import (
     SQLITE_MAX_OVERFLOW,
     DatabaseNotReady,
@@ -107,7 +109,7 @@ def test_upgrade_current_revision_and_check_ready(
         assert info.value.code == "DATABASE_NOT_READY"
         assert info.value.http_status == 503
         upgrade(url)
-        assert current_revision(engine) == head_revision() == "0012"
+        assert current_revision(engine) == head_revision() == "0013"
         check_ready(engine)
         upgrade(url)  # a second run is a no-op
         check_ready(engine)
@@ -202,3 +204,24 @@ def test_session_factory_keeps_objects_readable_after_commit(engine: Engine) -> 
     assert tenant.name == "kept"
     with engine.connect() as connection:
         assert connection.execute(text("SELECT name FROM tenants")).scalar() == "kept"
+
+
+def test_new_ids_are_unique_random_and_ordered_by_creation(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Version 7: later ids sort after earlier ones (primary-key indexes grow at their
+    end), and 74 random bits keep ids apart within one millisecond."""
+    ids = [types.new_id() for _ in range(2000)]
+    assert len(set(ids)) == len(ids)
+    parsed = [uuid.UUID(value) for value in ids]
+    assert {(u.version, u.variant) for u in parsed} == {(7, uuid.RFC_4122)}
+    assert all(len(value) == 36 for value in ids)
+    now = types.time.time_ns()
+    monkeypatch.setattr(types.time, "time_ns", lambda: now)
+    same_millisecond = {types.new_id() for _ in range(100)}
+    assert len(same_millisecond) == 100
+    assert len({value[:13] for value in same_millisecond}) == 1  # the time prefix
+    monkeypatch.setattr(types.time, "time_ns", lambda: now + 1_000_000)
+    later = types.new_id()
+    assert all(later > earlier for earlier in same_millisecond)
+    assert int(later.replace("-", "")[:12], 16) == now // 1_000_000 + 1

@@ -63,6 +63,39 @@ def test_elements_round_trip_and_supersede(session_factory: sessionmaker[Session
             people.find_people_by_element(session, VAULT, tenant.id, "name", "王小明")
 
 
+def test_elements_stored_together_supersede_what_the_caller_read(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """With the current elements given, the kinds among them are superseded and the
+    rest simply added: the same elements are current as without them."""
+    with session_factory.begin() as session:
+        tenant = tenants.create_tenant(session, "T")
+        person = people.create_person(session, VAULT, tenant.id)
+        first = {"name": "王小明", "phone": "13900000001"}
+        current = people.current_elements(session, person)
+        assert current == []
+        people.add_identity_elements(session, VAULT, person, first, current=current)
+        current = people.current_elements(session, person)
+        second = {"phone": "13900000002", "id_number": "11010519491231002X"}
+        people.add_identity_elements(session, VAULT, person, second, current=current)
+        assert people.read_identity(session, VAULT, person) == {
+            "name": "王小明",
+            "phone": "13900000002",
+            "id_number": "11010519491231002X",
+        }
+        stored = session.execute(
+            select(IdentityElement.kind, IdentityElement.superseded_at.is_(None))
+        ).all()
+        assert sorted(stored) == [
+            ("id_number", True),
+            ("name", True),
+            ("phone", False),
+            ("phone", True),
+        ]
+        assert people.find_people_by_element(session, VAULT, tenant.id, "phone", "13900000002")
+        assert not people.find_people_by_element(session, VAULT, tenant.id, "phone", "13900000001")
+
+
 def test_find_by_id_number_ignores_formatting_and_other_tenants(
     session_factory: sessionmaker[Session],
 ) -> None:

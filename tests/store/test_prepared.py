@@ -5,11 +5,13 @@ transaction."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
-from sqlalchemy import bindparam, exc, insert, select
+from sqlalchemy import bindparam, create_engine, exc, insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname.store import prepared as prepared_module
 from realname.store.models import AttemptEvent, Tenant
 from realname.store.prepared import Prepared
 from realname.store.repositories.tenants import create_tenant
@@ -100,6 +102,33 @@ def test_writes_belong_to_the_session_transaction(seeded: tuple[Session, str]) -
     session.close()
 
 
+def test_each_transaction_runs_on_its_own_connection(
+    session_factory: sessionmaker[Session],
+) -> None:
+    """Statements follow the session from transaction to transaction: what a rolled
+    back one wrote is gone, what the next one writes is committed, and a transaction
+    a failed statement left needing a rollback is refused as SQLAlchemy refuses it."""
+    insert_tenant = Prepared(insert(table_of(Tenant)))
+    count = Prepared(select(table_of(Tenant).c.id).where(table_of(Tenant).c.name == "P"))
+    first, second = new_id(), new_id()
+    with session_factory() as session:
+        insert_tenant.run(session, {"id": first, "name": "P", "created_at": NOW})
+        assert count.scalars(session) == [first]
+        session.rollback()
+        assert count.scalars(session) == []
+        insert_tenant.run(session, {"id": second, "name": "P", "created_at": NOW})
+        session.commit()
+        session.add(Tenant(id=second, name="again", created_at=NOW))
+        with pytest.raises(exc.IntegrityError):
+            session.flush()  # deactivates the transaction until rolled back
+        with pytest.raises(exc.InvalidRequestError, match="rolled back"):
+            count.scalars(session)
+        session.rollback()
+        assert count.scalars(session) == [second]
+    with session_factory() as session:
+        assert count.scalars(session) == [second]
+
+
 def test_database_errors_are_sqlalchemys_exceptions(seeded: tuple[Session, str]) -> None:
     session, tenant_id = seeded
     row = _event(tenant_id, "id_number", "z", 1)
@@ -126,3 +155,60 @@ def test_an_insert_needing_python_defaults_is_refused(
     # Tenant.created_at has a Python-side default that a cursor would never fill.
     with session_factory() as session, pytest.raises(exc.ArgumentError, match="created_at"):
         Prepared(insert(table_of(Tenant))).run(session, {"id": new_id(), "name": "x"})
+
+
+def test_many_rows_are_one_statement_in_batches(
+    seeded: tuple[Session, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many rows go in multi-row INSERTs (split at MAX_BATCH_ROWS), stored exactly as
+    one-row INSERTs store them."""
+    session, tenant_id = seeded
+    monkeypatch.setattr(prepared_module, "MAX_BATCH_ROWS", 3)
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    rows = [_event(tenant_id, "device", f"d{i}", i) for i in range(7)]
+    executed: list[int] = []
+    raw = session.connection().connection.dbapi_connection
+    assert raw is not None
+    if engine.dialect.name == "sqlite":
+        raw.set_trace_callback(statements.append)
+    executed.append(Prepared(INSERT).run(session, rows))
+    if engine.dialect.name == "sqlite":
+        raw.set_trace_callback(None)
+        assert len([s for s in statements if s.startswith("INSERT")]) == 3  # 3 + 3 + 1
+    assert executed == [7]
+    stored = session.execute(
+        select(EVENTS.c.id, EVENTS.c.key_hash, EVENTS.c.at).where(EVENTS.c.key_kind == "device")
+    ).all()
+    assert sorted(stored) == sorted((r["id"], r["key_hash"], r["at"]) for r in rows)
+    session.close()
+
+
+def test_many_rows_missing_a_value_or_needing_defaults_are_refused(
+    seeded: tuple[Session, str],
+) -> None:
+    session, tenant_id = seeded
+    rows = [_event(tenant_id, "device", "x", 1), _event(tenant_id, "device", "y", 2)]
+    del rows[1]["at"]
+    with pytest.raises(exc.ArgumentError, match=r"parameter 'at'"):
+        Prepared(INSERT).run(session, rows)
+    tenants = [{"id": new_id(), "name": "x"}, {"id": new_id(), "name": "y"}]
+    with pytest.raises(exc.ArgumentError, match="created_at"):
+        Prepared(insert(table_of(Tenant))).run(session, tenants)
+    session.close()
+
+
+def test_many_rows_with_a_named_paramstyle(tmp_path: Path) -> None:
+    """Where parameters are named (psycopg's pyformat), each row's are renamed."""
+    engine = create_engine(f"sqlite:///{tmp_path / 'named.db'}", paramstyle="named")
+    try:
+        EVENTS.create(engine)
+        rows = [_event("t", "ip", f"h{i}", i) for i in range(4)]
+        with Session(engine) as session:
+            assert Prepared(INSERT).run(session, rows) == 4
+            stored = session.execute(select(EVENTS.c.id, EVENTS.c.key_hash, EVENTS.c.at)).all()
+            session.commit()
+        assert sorted(stored) == sorted((r["id"], r["key_hash"], r["at"]) for r in rows)
+    finally:
+        engine.dispose()

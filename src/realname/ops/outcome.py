@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from realname.ops.config import Decision, Reason, get_config
 from realname.store.models import ReviewCase, VerificationResult
 from realname.store.prepared import Prepared
+from realname.store.repositories.checks import StoredResult
 from realname.store.tables import table_of
 from realname.verification.catalogue import Language
 from realname.verification.causes import Cause, CauseCode, Severity, ordered
@@ -157,7 +158,7 @@ def decisions_for(session: Session, account_id: str) -> list[ReviewDecision]:
 
 
 def overlay_reviews(
-    session: Session, account_id: str, result: VerificationResult
+    session: Session, account_id: str, result: VerificationResult | StoredResult
 ) -> tuple[Level, Level, list[Cause]]:
     """The level reached, the level needed and the causes of ``result``, decisions applied."""
     level, needed = Level.parse(result.level_reached), Level.parse(result.level_needed)

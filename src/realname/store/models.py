@@ -32,6 +32,7 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -158,7 +159,15 @@ class IdentityElement(Base):
     __tablename__ = "identity_elements"
     __table_args__ = (
         CheckConstraint(_in("kind", ELEMENT_KINDS), name="kind"),
-        Index("ix_identity_elements_kind_blind_index", "kind", "blind_index"),
+        # Partial: only looked-up kinds carry a blind index, and only they are looked
+        # up, so a name (no index) costs no index entry and no page written (0013).
+        Index(
+            "ix_identity_elements_kind_blind_index",
+            "kind",
+            "blind_index",
+            sqlite_where=text("blind_index IS NOT NULL"),
+            postgresql_where=text("blind_index IS NOT NULL"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
@@ -189,8 +198,10 @@ class VerificationCheck(Base):
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    #: Not indexed (0013): no query seeks checks by tenant alone, and every check
+    #: written would write a page of that index too.
     tenant_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
     )
     account_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("accounts.id", ondelete="CASCADE")
@@ -297,7 +308,9 @@ class AuditEntry(Base):
     target: Mapped[str] = mapped_column(String(200))
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
-    hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH), unique=True)
+    #: Not unique-indexed (0013): no query seeks an entry by its hash, and hashes
+    #: cannot repeat (``seq`` is hashed); the index cost a page on every append.
+    hash: Mapped[str] = mapped_column(String(HASH_HEX_LENGTH))
 
 
 __all__ = [
@@ -588,8 +601,9 @@ class WebhookDelivery(Base):
     endpoint_id: Mapped[str] = mapped_column(
         String(ID_LENGTH), ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
     )
+    #: Not indexed (0013): deliveries are sought by status and by endpoint.
     tenant_id: Mapped[str] = mapped_column(
-        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+        String(ID_LENGTH), ForeignKey("tenants.id", ondelete="CASCADE")
     )
     #: The event's id: the payload's ``id`` and the ``webhook-id`` header.
     event_id: Mapped[str] = mapped_column(String(ID_LENGTH))

@@ -10,10 +10,11 @@ new values; what it does offer publicly is the pieces: the compiled SQL for a di
 :meth:`~sqlalchemy.sql.compiler.SQLCompiler.construct_expanded_state` (the final SQL,
 the order of the parameters and each one's bind processor). This module keeps those
 per dialect (and per list length for expanding ``IN`` parameters, per column set for
-an ``INSERT``) and runs them on the session's own DBAPI connection, inside the
-session's transaction. Types still bind and load exactly as through SQLAlchemy: the
-bind and result processors are SQLAlchemy's own (naive datetimes are still refused,
-UTC comes back aware), and a DBAPI error is raised as SQLAlchemy's exception class
+an ``INSERT``, and per number of rows for a multi-row ``INSERT``) and runs them on
+the session's own DBAPI connection, inside the session's transaction. Types still
+bind and load exactly as through SQLAlchemy: the bind and result processors are
+SQLAlchemy's own (naive datetimes are still refused, UTC comes back aware), and a
+DBAPI error is raised as SQLAlchemy's exception class
 (:class:`~sqlalchemy.exc.IntegrityError` and the rest), so callers see no difference.
 
 Not for everything: only statements on a hot path, built once at import, whose
@@ -29,14 +30,19 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
-from sqlalchemy import exc
-from sqlalchemy.engine import Dialect
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, exc
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
 Params = Mapping[str, Any]
+#: Rows in one multi-row INSERT at most; a larger batch is split.
+MAX_BATCH_ROWS = 100
+#: Bound values in one statement at most (SQLite allows 32,766, PostgreSQL 65,535).
+_MAX_BINDS = 30_000
 _Processor = Callable[[Any], Any] | None
 _MISSING = object()
 
@@ -83,7 +89,15 @@ class Prepared:
     :meth:`run` with the session. Rows are named tuples of the selected columns.
     """
 
-    __slots__ = ("_columns", "_expanding", "_insert", "_row", "_variants", "statement")
+    __slots__ = (
+        "_batches",
+        "_columns",
+        "_expanding",
+        "_insert",
+        "_row",
+        "_variants",
+        "statement",
+    )
 
     def __init__(self, statement: ClauseElement) -> None:
         self.statement = statement
@@ -96,6 +110,8 @@ class Prepared:
         assert isinstance(probe, SQLCompiler)
         self._expanding = tuple(sorted(n for n, b in probe.binds.items() if b.expanding))
         self._variants: dict[Any, _Variant] = {}
+        #: Multi-row INSERTs, by dialect, column set and number of rows.
+        self._batches: dict[tuple[Dialect, tuple[str, ...], int], tuple[_Variant, bool]] = {}
 
     # ------------------------------------------------------------------ running
 
@@ -121,16 +137,77 @@ class Prepared:
         return rows[0][0] if rows else None
 
     def run(self, session: Session, params: Params | Sequence[Params] | None = None) -> int:
-        """Execute a write (one parameter set, or many at once); the rows it touched."""
+        """Execute a write (one parameter set, or many at once); the rows it touched.
+
+        Many rows of an ``INSERT`` go in one multi-row ``INSERT … VALUES (…), (…)``
+        (in batches of at most :data:`MAX_BATCH_ROWS`): one statement for the
+        database to parse and run instead of one per row — on PostgreSQL, one round
+        trip.
+        """
         if isinstance(params, Sequence):
             if not params:
                 return 0
+            if self._insert and len(params) > 1:
+                return self._insert_many(session, params)
             cursor, _ = self._execute(session, params[0], params)
         else:
             cursor, _ = self._execute(session, params or {}, None)
         count: int = cursor.rowcount
         cursor.close()
         return count
+
+    def _insert_many(self, session: Session, rows: Sequence[Params]) -> int:
+        connection = _connection(session)
+        dialect = connection.dialect
+        # The one-row form of these columns is compiled first: it is what refuses
+        # columns with Python-side defaults, which a multi-row form would fill once.
+        single = self._variant(dialect, rows[0])
+        columns = tuple(rows[0])
+        size = max(1, min(MAX_BATCH_ROWS, _MAX_BINDS // max(1, len(columns))))
+        count = 0
+        for start in range(0, len(rows), size):
+            batch = rows[start : start + size]
+            multi, concatenated = self._batch(dialect, columns, len(batch))
+            values: Any
+            if concatenated:  # positional: each row's values, one row after another
+                values = tuple(value for row in batch for value in single.values(row))
+            else:
+                flat = {
+                    f"{key}__{i}": value
+                    for i, row in enumerate(batch)
+                    for key, value in row.items()
+                }
+                values = multi.values(flat)
+            cursor = _run(connection, multi.sql, values, many=False)
+            count += cursor.rowcount
+            cursor.close()
+        return count
+
+    def _batch(
+        self, dialect: Dialect, columns: tuple[str, ...], rows: int
+    ) -> tuple[_Variant, bool]:
+        """This INSERT compiled for ``rows`` rows of ``columns`` (parameters named
+        ``<column>__<row>``), and whether its values are the one-row form's values of
+        each row in turn (positional paramstyles: no renaming needed)."""
+        key = (dialect, columns, rows)
+        found = self._batches.get(key)
+        if found is None:
+            table = self.statement.table  # type: ignore[attr-defined]
+            values = [
+                {name: bindparam(f"{name}__{i}", type_=table.c[name].type) for name in columns}
+                for i in range(rows)
+            ]
+            multi = Prepared(self.statement.values(values))  # type: ignore[attr-defined]
+            variant = multi._compile(dialect, {})
+            single = self._variant(dialect, dict.fromkeys(columns))
+            expected = [f"{slot.source}__{i}" for i in range(rows) for slot in single.slots]
+            concatenated = (
+                variant.positional
+                and single.positional
+                and [slot.source for slot in variant.slots] == expected
+            )
+            found = self._batches[key] = (variant, concatenated)
+        return found
 
     def _fetch(self, session: Session, params: Params) -> list[tuple[Any, ...]]:
         cursor, variant = self._execute(session, params, None)
@@ -149,30 +226,12 @@ class Prepared:
     ) -> tuple[Any, _Variant]:
         """Run the statement on the session's DBAPI connection (``many``: every set of
         values at once, shaped like ``params``); the cursor, and the variant it ran."""
-        connection = session.connection()
-        dialect = connection.dialect
-        variant = self._variant(dialect, params)
-        values: Any = (
-            variant.values(params) if many is None else [variant.values(one) for one in many]
-        )
-        if connection.engine.echo:  # logged as SQLAlchemy would
-            connection.engine.logger.info("%s", variant.sql)
-            connection.engine.logger.info("[prepared] %r", values)
-        raw = connection.connection.dbapi_connection
-        assert raw is not None
-        cursor = raw.cursor()
-        try:
-            if many is None:
-                cursor.execute(variant.sql, values)
-            else:
-                cursor.executemany(variant.sql, values)
-        except dialect.loaded_dbapi.Error as error:
-            cursor.close()
-            # SQLAlchemy's own class for it (IntegrityError, OperationalError, ...).
-            raise exc.DBAPIError.instance(
-                variant.sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect
-            ) from error
-        return cursor, variant
+        connection = _connection(session)
+        variant = self._variant(connection.dialect, params)
+        if many is None:
+            return _run(connection, variant.sql, variant.values(params), many=False), variant
+        values = [variant.values(one) for one in many]
+        return _run(connection, variant.sql, values, many=True), variant
 
     # ---------------------------------------------------------------- compiling
 
@@ -225,3 +284,52 @@ class Prepared:
             for column in self._columns
         )
         return _Variant(state.statement, compiled.positional, tuple(slots), results)
+
+
+#: The connection of each session transaction that ran a prepared statement.
+_CONNECTIONS: WeakKeyDictionary[SessionTransaction, Connection] = WeakKeyDictionary()
+
+
+def _connection(session: Session) -> Connection:
+    """``session.connection()``, remembered for the rest of the session's transaction.
+
+    A verification runs some twenty prepared statements, and ``Session.connection``
+    walks the session's transaction machinery each time to answer the same
+    connection. The answer is kept per transaction object (a new transaction is a new
+    object) and used only while that transaction is active: a transaction a failed
+    flush deactivated, or one ended, asks the session again, which raises or begins
+    a new one exactly as before.
+    """
+    transaction = session.get_transaction()
+    if transaction is not None and transaction.is_active:
+        connection = _CONNECTIONS.get(transaction)
+        if connection is not None:
+            return connection
+    connection = session.connection()
+    transaction = session.get_transaction()
+    if transaction is not None:
+        _CONNECTIONS[transaction] = connection
+    return connection
+
+
+def _run(connection: Connection, sql: str, values: Any, *, many: bool) -> Any:
+    """``sql`` on the connection's DBAPI cursor; DBAPI errors as SQLAlchemy raises them."""
+    dialect = connection.dialect
+    if connection.engine.echo:  # logged as SQLAlchemy would
+        connection.engine.logger.info("%s", sql)
+        connection.engine.logger.info("[prepared] %r", values)
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, values)
+        else:
+            cursor.execute(sql, values)
+    except dialect.loaded_dbapi.Error as error:
+        cursor.close()
+        # SQLAlchemy's own class for it (IntegrityError, OperationalError, ...).
+        raise exc.DBAPIError.instance(
+            sql, values, error, dialect.loaded_dbapi.Error, dialect=dialect
+        ) from error
+    return cursor

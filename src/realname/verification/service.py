@@ -28,6 +28,7 @@ from realname.store.repositories.checks import (
     CauseRecord,
     CheckRecordRow,
     PastResult,
+    StoredResult,
     cause_codes,
     past_results,
     record_checks,
@@ -69,10 +70,9 @@ class VerificationOutcome:
     diagnosis: Diagnosis
     records: tuple[CheckRecord, ...]
     result_id: str
-    #: The stored row. Holding it keeps it in the session's identity map (which holds
-    #: weak references), so reading the status back in the same request finds its
-    #: causes loaded instead of querying them again.
-    result: VerificationResult | None = dataclasses.field(default=None, compare=False, repr=False)
+    #: What was stored, as plain data: the status answering the submission is built
+    #: from it without reading the row back.
+    result: StoredResult | None = dataclasses.field(default=None, compare=False, repr=False)
 
     @property
     def cost_fen(self) -> int:
@@ -164,7 +164,7 @@ def _store_elements(
         for kind, value in values.items()
         if value is not None and not _unchanged(vault, person, current.get(kind), kind, value)
     }
-    add_identity_elements(session, vault, person, changed)
+    add_identity_elements(session, vault, person, changed, current=current.values())
 
 
 def _unchanged(

@@ -25,7 +25,7 @@ from realname.identity import phone as phones
 from realname.ops.outcome import explain_review, overlay_reviews
 from realname.privacy.vault import Vault
 from realname.store.models import Account, VerificationResult
-from realname.store.repositories.checks import latest_result
+from realname.store.repositories.checks import StoredResult, latest_result
 from realname.store.repositories.consents import active_kinds, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
 from realname.verification.catalogue import Language, get_catalogue
@@ -200,7 +200,7 @@ def status(
     session: Session,
     account: Account,
     language: Language,
-    result: VerificationResult | None = None,
+    result: VerificationResult | StoredResult | None = None,
 ) -> StatusView:
     """The latest result of ``account``, each cause explained with its remedies.
 

@@ -172,6 +172,23 @@ def status_changed_payload(
     return json.dumps(document, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
+@dataclass(frozen=True, slots=True)
+class QueuedDelivery:
+    """A delivery as :func:`enqueue_status_changed` queued it (plain data: the row is
+    written, and the dispatcher reads :class:`WebhookDelivery` rows afresh)."""
+
+    id: str
+    endpoint_id: str
+    tenant_id: str
+    event_id: str
+    event_type: str
+    payload: str
+    status: str
+    attempt_count: int
+    next_attempt_at: datetime
+    created_at: datetime
+
+
 def enqueue_status_changed(
     session: Session,
     tenant_id: str,
@@ -182,7 +199,7 @@ def enqueue_status_changed(
     previous_level: str | None,
     *,
     now: datetime | None = None,
-) -> list[WebhookDelivery]:
+) -> list[QueuedDelivery]:
     """Queue a ``verification.status_changed`` event for every subscribed endpoint.
 
     Call it inside the transaction that recorded the verification, after the level or
@@ -225,15 +242,14 @@ def enqueue_status_changed(
     ]
     session.flush()  # rows the ORM still holds go first
     _INSERT_DELIVERIES.run(session, rows)
-    # What was written, as objects not attached to the session.
-    deliveries = [WebhookDelivery(**row) for row in rows]
-    return deliveries
+    return [QueuedDelivery(**row) for row in rows]
 
 
 __all__ = [
     "EVENT_STATUS_CHANGED",
     "EVENT_TYPES",
     "MAX_ENDPOINTS_PER_TENANT",
+    "QueuedDelivery",
     "RegisteredEndpoint",
     "delete_endpoint",
     "enqueue_status_changed",

@@ -103,6 +103,21 @@ def _lock_chain(session: Session) -> None:
         session.execute(_SQLITE_LOCK)
 
 
+@dataclass(frozen=True, slots=True)
+class AppendedEntry:
+    """An entry as :func:`append` wrote it (plain data: no ORM object is needed for a
+    row already written; read :class:`AuditEntry` rows for the ORM's)."""
+
+    seq: int
+    at: datetime
+    actor: str
+    action: str
+    target: str
+    details: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
 def append(
     session: Session,
     actor: str,
@@ -111,7 +126,7 @@ def append(
     details: Mapping[str, Any] | None = None,
     *,
     at: datetime | None = None,
-) -> AuditEntry:
+) -> AppendedEntry:
     """Append one entry to the chain within the caller's transaction.
 
     Call it last in a transaction: the chain stays locked until commit.
@@ -143,9 +158,7 @@ def append(
         prev_hash=prev_hash,
     )
     _INSERT.run(session, values)
-    # What was written, as an object not attached to the session.
-    entry = AuditEntry(**values)
-    return entry
+    return AppendedEntry(**values)
 
 
 @dataclass(frozen=True)
@@ -234,6 +247,7 @@ def verify_chain(session: Session, *, batch_size: int = 1000) -> ChainReport:
 
 __all__ = [
     "GENESIS_HASH",
+    "AppendedEntry",
     "ChainProblem",
     "ChainReport",
     "append",

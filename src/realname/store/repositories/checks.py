@@ -9,7 +9,7 @@ against the level needed with its ordered causes (DESIGN §4).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
@@ -159,6 +159,42 @@ def list_checks(session: Session, account_id: str) -> list[VerificationCheck]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class StoredCause:
+    """A cause as :func:`record_result` stored it."""
+
+    result_id: str
+    ordinal: int
+    code: str
+    severity: str
+    details: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """A result as :func:`record_result` stored it, with its causes in order.
+
+    Plain data rather than a :class:`VerificationResult`: the row is already written,
+    so nothing needs the ORM's unit of work, and building an instrumented object and
+    its causes cost more CPU than the INSERTs. Read the row afresh
+    (:func:`latest_result`) for the ORM object.
+    """
+
+    id: str
+    account_id: str
+    level_reached: str
+    level_needed: str
+    bound_phone_index: str | None
+    product: str | None
+    verified_at: datetime | None
+    created_at: datetime
+    causes: tuple[StoredCause, ...] = ()
+
+
+_RESULT_COLUMNS = tuple(f.name for f in fields(StoredResult) if f.name != "causes")
+_CAUSE_COLUMNS = tuple(f.name for f in fields(StoredCause))
+
+
 def record_result(
     session: Session,
     *,
@@ -169,42 +205,35 @@ def record_result(
     bound_phone_index: str | None = None,
     product: str | None = None,
     verified_at: datetime | None = None,
-) -> VerificationResult:
+) -> StoredResult:
     """Store a result and its causes, keeping their order (most specific first).
 
-    Returns what was stored, detached from the session.
+    Returns what was stored, as plain data.
     """
     for cause in causes:
         if cause.severity not in SEVERITIES:
             raise BadRequest("Unknown cause severity.", severity=cause.severity)
-    values = {
-        "id": new_id(),
-        "account_id": account_id,
-        "level_reached": level_reached,
-        "level_needed": level_needed,
-        "bound_phone_index": bound_phone_index,
-        "product": product,
-        "verified_at": verified_at,
-        "created_at": utcnow(),
-    }
-    cause_values = [
-        {
-            "result_id": values["id"],
-            "ordinal": i,
-            "code": c.code,
-            "severity": c.severity,
-            "details": dict(c.details),
-        }
-        for i, c in enumerate(causes)
-    ]
+    result_id = new_id()
+    stored = StoredResult(
+        id=result_id,
+        account_id=account_id,
+        level_reached=level_reached,
+        level_needed=level_needed,
+        bound_phone_index=bound_phone_index,
+        product=product,
+        verified_at=verified_at,
+        created_at=utcnow(),
+        causes=tuple(
+            StoredCause(result_id, i, c.code, c.severity, dict(c.details))
+            for i, c in enumerate(causes)
+        ),
+    )
+    values = {name: getattr(stored, name) for name in _RESULT_COLUMNS}
+    cause_values = [{name: getattr(c, name) for name in _CAUSE_COLUMNS} for c in stored.causes]
     session.flush()  # rows the ORM still holds (the account) go first: foreign keys
     _INSERT_RESULT.run(session, values)
     _INSERT_CAUSES.run(session, cause_values)
-    # What was written, as an object not attached to the session: reading it costs
-    # nothing, and a later query loads the stored row afresh.
-    result = VerificationResult(**values)
-    result.causes = [Cause(**cause) for cause in cause_values]
-    return result
+    return stored
 
 
 @dataclass(frozen=True)
@@ -249,6 +278,8 @@ __all__ = [
     "CauseRecord",
     "CheckRecordRow",
     "PastResult",
+    "StoredCause",
+    "StoredResult",
     "cause_codes",
     "latest_result",
     "list_checks",

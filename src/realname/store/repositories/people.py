@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, cast
 
 from sqlalchemy import CursorResult, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import instance_state
+from sqlalchemy.orm.instrumentation import manager_of_class
 from sqlalchemy.orm.util import identity_key
 
 from realname.errors import BadRequest, NotFound
@@ -210,10 +212,16 @@ def add_identity_elements(
     values: Mapping[str, str],
     *,
     at: datetime | None = None,
+    current: Iterable[StoredElement] | None = None,
 ) -> list[StoredElement]:
     """Store several submitted elements (one per kind) as :func:`add_identity_element`
     does each, in two statements: one UPDATE superseding the current elements of those
-    kinds, one batched INSERT (a verification stores up to four at once)."""
+    kinds, one multi-row INSERT (a verification stores up to four at once).
+
+    ``current`` is the person's current elements as the caller read them in this
+    transaction (:func:`current_elements`): then only kinds among them can have
+    anything to supersede, and with none (a first submission) no UPDATE runs.
+    """
     if not values:
         return []
     if person.wrapped_dek is None:
@@ -236,7 +244,12 @@ def add_identity_elements(
             )
         )
     session.flush()  # rows the ORM still holds (the person) go first: foreign keys
-    _SUPERSEDE.run(session, {"holder": person.id, "kinds": list(canonical), "at": when})
+    kinds = list(canonical)
+    if current is not None:
+        held = {element.kind for element in current}
+        kinds = [kind for kind in kinds if kind in held]
+    if kinds:
+        _SUPERSEDE.run(session, {"holder": person.id, "kinds": kinds, "at": when})
     _INSERT_ELEMENTS.run(session, [vars(element) for element in elements])
     return elements
 
@@ -335,6 +348,7 @@ def create_account(
 _ACCOUNTS = table_of(Account)
 #: Built once: every request about a user loads its account.
 _ACCOUNT = Prepared(select(*_ACCOUNTS.c).where(_ACCOUNTS.c.id == bindparam("account_id")))
+_ACCOUNT_CLASS = manager_of_class(Account)
 
 
 def get_account(session: Session, account_id: str, *, tenant_id: str | None = None) -> Account:
@@ -348,7 +362,10 @@ def get_account(session: Session, account_id: str, *, tenant_id: str | None = No
     if account is None:
         row = _ACCOUNT.first(session, {"account_id": account_id})
         if row is not None:
-            account = Account(**row._asdict())
+            # As the ORM's loader builds an object: its values put in place, not set
+            # one by one through the attribute events the constructor fires.
+            account = _ACCOUNT_CLASS.new_instance()
+            instance_state(account).dict.update(row._asdict())
             make_transient_to_detached(account)  # as if loaded: no pending changes
             session.add(account)
     if account is None or (tenant_id is not None and account.tenant_id != tenant_id):
