@@ -47,15 +47,28 @@ def transaction(session: Session) -> Iterator[Session]:
         yield session
     except BaseException as error:
         if isinstance(error, RecordedRefusal):
-            session.commit()
+            _commit(session)
         else:
             session.rollback()
         raise
     else:
+        _commit(session)
+
+
+def _commit(session: Session) -> None:
+    """Commit the session's transaction, if it has one.
+
+    A session with no transaction (its work already committed by an inner
+    :func:`transaction`, as every ``async`` handler's is) has nothing to commit:
+    :meth:`Session.commit` would begin an empty ORM transaction only to end it again,
+    at a cost noticeable on every request. ``add()`` begins one, so pending objects
+    are never skipped.
+    """
+    if session.in_transaction():
         session.commit()
 
 
-async def get_session(context: ContextDep) -> AsyncIterator[Session]:
+async def get_session(request: Request) -> AsyncIterator[Session]:
     """One session per request, its transaction ended when the handler returns.
 
     Opened and closed on the event loop: opening a session does no I/O, and by the
@@ -66,7 +79,12 @@ async def get_session(context: ContextDep) -> AsyncIterator[Session]:
     worker-thread hops (enter and exit) on every request. Work left open anyway is
     committed here (rolled back on error); a commit never waits for SQLite's write
     lock, which only a BEGIN does.
+
+    It takes the :class:`Request` rather than :data:`ContextDep`: FastAPI solves a
+    sub-dependency's own dependencies again for every dependant that names it
+    (only the call is cached), so each level saved is saved on every request.
     """
+    context: AppContext = request.app.state.context
     with context.session_factory() as session, transaction(session):
         yield session
 
@@ -94,7 +112,7 @@ def presented_key(authorization: str | None, x_api_key: str | None) -> str | Non
 
 
 async def get_principal(
-    context: ContextDep,
+    request: Request,
     authorization: Annotated[str | None, Header()] = None,
     x_api_key: Annotated[str | None, Header()] = None,
 ) -> ApiKeyPrincipal:
@@ -104,8 +122,10 @@ async def get_principal(
     read that takes no write lock (:func:`~realname.store.repositories.tenants.check_api_key`),
     as brief as the handlers' own database work on the loop, so it is not worth a
     hop to a worker thread. The throttled ``last_used_at`` write, which may wait for
-    SQLite's write lock, goes to a worker thread when it is due.
+    SQLite's write lock, goes to a worker thread when it is due. Takes the
+    :class:`Request`, not :data:`ContextDep`, for the reason :func:`get_session` gives.
     """
+    context: AppContext = request.app.state.context
     presented = presented_key(authorization, x_api_key)
     if presented is None:
         raise Unauthorized("Send a tenant API key as 'Authorization: Bearer <key>'.")
