@@ -350,14 +350,20 @@ async def _submit_identity(
             ip=request.client.host if request.client else None,
             sms=context.sms,
         )
-        view = _status_out(users.status(session, account, lang, submitted.outcome.result))
-        challenge = submitted.phone_challenge
-        return SubmittedOut(
-            **view.model_dump(),
-            phone_challenge=ChallengeOut.model_validate(challenge, from_attributes=True)
-            if challenge
-            else None,
-        )
+        view = users.status(session, account, lang, submitted.outcome.result)
+    # Built after the commit: SQLite's write lock is not held while it is.
+    return _submitted_out(view, submitted.phone_challenge)
+
+
+def _submitted_out(
+    view: users.StatusView, challenge: otp.ChallengeStarted | None
+) -> SubmittedOut:
+    """The answer to a submission, validated once from the view's attributes (not
+    built as a :class:`StatusOut`, dumped and validated again)."""
+    out = SubmittedOut.model_validate(view, from_attributes=True)
+    if challenge is not None:
+        out.phone_challenge = ChallengeOut.model_validate(challenge, from_attributes=True)
+    return out
 
 
 @router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
