@@ -89,6 +89,22 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         yield session
 
 
+@contextmanager
+def transaction_session(context: AppContext) -> Iterator[Session]:
+    """A session of its own for the block, its transaction ended with it as
+    :func:`transaction` ends one; closed after.
+
+    For an ``async`` handler that does all its database work in one block: what
+    :data:`SessionDep` plus ``with transaction(session)`` amount to, without a
+    generator dependency. FastAPI enters each generator dependency through an
+    ``asynccontextmanager`` on a per-request ``AsyncExitStack`` and leaves it through
+    a shielded one: about 0.3 M instructions a request, a tenth of what the API layer
+    spent on ``POST /v1/users/{id}/verifications`` (measured under callgrind).
+    """
+    with context.session_factory() as session, transaction(session):
+        yield session
+
+
 # "function" scope: commit before the response is sent, so a client that gets
 # 200 and asks again sees what it wrote.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
@@ -21,6 +20,7 @@ from realname.api.deps import (
     SessionDep,
     require_scope,
     transaction,
+    transaction_session,
 )
 from realname.api.routing import SessionEndingRoute
 from realname.authorities.protocol import FaceCapture
@@ -301,7 +301,6 @@ async def submit_identity(
     user_id: str,
     body: IdentityIn,
     principal: Writer,
-    session: SessionDep,
     context: ContextDep,
     request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
@@ -313,22 +312,20 @@ async def submit_identity(
     attempt limits; they are kept only as keyed hashes.
     """
     # Admitted by realname.api.admission.AdmissionMiddleware before this runs.
-    return await _submit_identity(
-        user_id, body, session, context, principal, request, lang, x_device_id
-    )
+    return await _submit_identity(user_id, body, context, principal, request, lang, x_device_id)
 
 
 async def _submit_identity(
     user_id: str,
     body: IdentityIn,
-    session: Session,
     context: AppContext,
     principal: ApiKeyPrincipal,
     request: Request,
     lang: Literal["zh-CN", "en"],
     x_device_id: str | None,
 ) -> SubmittedOut:
-    with transaction(session):
+    # Its own session, not SessionDep: all its database work is this one block.
+    with transaction_session(context) as session:
         account = users.user_account(session, str(principal.tenant_id), user_id)
         try:
             policy = context.policies.product(body.product)
@@ -355,9 +352,7 @@ async def _submit_identity(
     return _submitted_out(view, submitted.phone_challenge)
 
 
-def _submitted_out(
-    view: users.StatusView, challenge: otp.ChallengeStarted | None
-) -> SubmittedOut:
+def _submitted_out(view: users.StatusView, challenge: otp.ChallengeStarted | None) -> SubmittedOut:
     """The answer to a submission, validated once from the view's attributes (not
     built as a :class:`StatusOut`, dumped and validated again)."""
     out = SubmittedOut.model_validate(view, from_attributes=True)
