@@ -18,7 +18,9 @@ from realname.api.deps import (
     ContextDep,
     PrincipalDep,
     SessionDep,
+    app_context,
     require_scope,
+    scoped_principal,
     transaction,
     transaction_session,
 )
@@ -39,10 +41,9 @@ from realname.verification.phone_change import change_phone
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
-#: The caller, admitted only with ``users:write``: one dependency in place of
-#: ``dependencies=[Write]`` plus :data:`PrincipalDep`, whose key check FastAPI would
-#: solve twice (it caches the call, not the solving of its parameters).
-Writer = Annotated[ApiKeyPrincipal, Write]
+#: The caller, admitted only with ``users:write``, for routes needing nothing else of
+#: it: one dependency in place of ``dependencies=[Write]`` plus :data:`PrincipalDep`.
+Writer = Annotated[ApiKeyPrincipal, Depends(scoped_principal("users:write"))]
 
 
 class SignInIn(BaseModel):
@@ -301,7 +302,6 @@ async def submit_identity(
     user_id: str,
     body: IdentityIn,
     principal: Writer,
-    context: ContextDep,
     request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
     x_device_id: Annotated[str | None, Header(max_length=128)] = None,
@@ -312,6 +312,7 @@ async def submit_identity(
     attempt limits; they are kept only as keyed hashes.
     """
     # Admitted by realname.api.admission.AdmissionMiddleware before this runs.
+    context = app_context(request)  # not ContextDep: one dependency level less
     return await _submit_identity(user_id, body, context, principal, request, lang, x_device_id)
 
 
