@@ -76,9 +76,10 @@ class _Slot(AbstractAsyncContextManager[None]):
 
     def __init__(self, admission: Admission) -> None:
         self._admission = admission
-        self._semaphore = admission._semaphore()
 
     async def __aenter__(self) -> None:
+        # The running loop's semaphore, looked up on entry as the generator did.
+        self._semaphore = self._admission._semaphore()
         await self._semaphore.acquire()
         self._admission.in_flight += 1
 
