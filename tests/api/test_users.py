@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -337,3 +338,68 @@ def test_the_user_gets_a_copy_of_their_own_data_and_nothing_after_erasure(
     gone = world.client.get(f"/v1/users/{user}/export", headers=exporter)
     assert gone.status_code == 410
     assert gone.json()["code"] == "DATA_ERASED"
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_submitting_identity_needs_a_known_key_with_the_write_scope(
+    world: World, settings: Settings
+) -> None:
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    path = f"/v1/users/{user}/verifications"
+    body = {"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"}
+    missing = world.client.post(path, json=body)
+    unknown = world.client.post(path, json=body, headers={"Authorization": "Bearer rk_nope"})
+    read_only = {"X-Api-Key": _issue_key(settings, ["users:read"])}
+    denied = world.client.post(path, json=body, headers=read_only)
+    assert (missing.status_code, missing.json()["code"]) == (401, "UNAUTHORIZED")
+    assert (unknown.status_code, unknown.json()["code"]) == (401, "UNAUTHORIZED")
+    assert (denied.status_code, denied.json()["code"]) == (403, "FORBIDDEN")
+    assert denied.json()["scope"] == "users:write"
+    assert denied.headers["content-type"] == "application/problem+json"
+    # The same key through X-Api-Key, with the write scope: admitted.
+    writer = {"X-Api-Key": world.headers["Authorization"].removeprefix("Bearer ")}
+    admitted = world.client.post(path, json=body, headers=writer, params={"lang": "en"})
+    assert admitted.status_code == 200, admitted.text
+    assert admitted.json()["level"] == "L2"
+    wrong_lang = world.client.post(path, json=body, headers=writer, params={"lang": "fr"})
+    assert wrong_lang.status_code == 422
+    assert [e["field"] for e in wrong_lang.json()["errors"]] == ["query.lang"]
+
+
+@pytest.mark.parametrize("world", ["happy-l2-phone"], indirect=True)
+def test_the_answer_to_a_verification_is_built_after_its_commit(
+    world: World, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process can write while the answer is being built: the verification's
+    transaction (which holds SQLite's write lock) has ended by then."""
+    import sqlite3
+
+    from realname.api.routers import users as users_router
+
+    build = users_router._submitted_out
+    lock: list[str] = []
+
+    def probing(*args: Any) -> Any:
+        other = sqlite3.connect(settings.var_dir / "api.db", timeout=0, isolation_level=None)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            lock.append("free")
+        except sqlite3.OperationalError:
+            lock.append("held")
+        finally:
+            other.close()
+        return build(*args)
+
+    monkeypatch.setattr(users_router, "_submitted_out", probing)
+    user = world.sign_in("13912345678")
+    world.consent(user, ["id", "phone"])
+    response = world.client.post(
+        f"/v1/users/{user}/verifications",
+        json={"name": "王小明", "id_number": "110105199003071239", "phone": "13912345678"},
+        headers=world.headers,
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["level"] == "L2"
+    assert lock == ["free"]

@@ -434,8 +434,11 @@ class IdempotencyMiddleware:
             return
         headers = Headers(scope=scope)
         raw_key = headers.get(HEADER)
+        if raw_key is None:  # most requests: no need to look further
+            await self.app(scope, receive, send)
+            return
         presented = presented_key(headers.get("authorization"), headers.get("x-api-key"))
-        if raw_key is None or presented is None:
+        if presented is None:
             await self.app(scope, receive, send)
             return
         store = self._store_for(scope)

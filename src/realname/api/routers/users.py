@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.orm import Session
 
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
@@ -19,8 +18,11 @@ from realname.api.deps import (
     ContextDep,
     PrincipalDep,
     SessionDep,
+    app_context,
     require_scope,
+    scoped_principal,
     transaction,
+    transaction_session,
 )
 from realname.api.routing import SessionEndingRoute
 from realname.authorities.protocol import FaceCapture
@@ -40,6 +42,9 @@ from realname.verification.phone_change import change_phone
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=SessionEndingRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
+#: The caller, admitted only with ``users:write``, for routes needing nothing else of
+#: it: one dependency in place of ``dependencies=[Write]`` plus :data:`PrincipalDep`.
+Writer = Annotated[ApiKeyPrincipal, Depends(scoped_principal("users:write"))]
 
 
 class SignInIn(BaseModel):
@@ -293,13 +298,11 @@ def withdraw_consent(
     return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, utcnow())))
 
 
-@router.post("/{user_id}/verifications", response_model=SubmittedOut, dependencies=[Write])
+@router.post("/{user_id}/verifications", response_model=SubmittedOut)
 async def submit_identity(
     user_id: str,
     body: IdentityIn,
-    session: SessionDep,
-    context: ContextDep,
-    principal: PrincipalDep,
+    principal: Writer,
     request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
     x_device_id: Annotated[str | None, Header(max_length=128)] = None,
@@ -310,22 +313,21 @@ async def submit_identity(
     attempt limits; they are kept only as keyed hashes.
     """
     # Admitted by realname.api.admission.AdmissionMiddleware before this runs.
-    return await _submit_identity(
-        user_id, body, session, context, principal, request, lang, x_device_id
-    )
+    context = app_context(request)  # not ContextDep: one dependency level less
+    return await _submit_identity(user_id, body, context, principal, request, lang, x_device_id)
 
 
 async def _submit_identity(
     user_id: str,
     body: IdentityIn,
-    session: Session,
     context: AppContext,
     principal: ApiKeyPrincipal,
     request: Request,
     lang: Literal["zh-CN", "en"],
     x_device_id: str | None,
 ) -> SubmittedOut:
-    with transaction(session):
+    # Its own session, not SessionDep: all its database work is this one block.
+    with transaction_session(context) as session:
         # What the verification reads before asking the authorities is a snapshot
         # that takes no write lock (users.submit ends it); its writes come after.
         with read_only():
@@ -350,14 +352,18 @@ async def _submit_identity(
             ip=request.client.host if request.client else None,
             sms=context.sms,
         )
-        view = _status_out(users.status(session, account, lang, submitted.outcome.result))
-        challenge = submitted.phone_challenge
-        return SubmittedOut(
-            **view.model_dump(),
-            phone_challenge=ChallengeOut.model_validate(challenge, from_attributes=True)
-            if challenge
-            else None,
-        )
+        view = users.status(session, account, lang, submitted.outcome.result)
+    # Built after the commit: SQLite's write lock is not held while it is.
+    return _submitted_out(view, submitted.phone_challenge)
+
+
+def _submitted_out(view: users.StatusView, challenge: otp.ChallengeStarted | None) -> SubmittedOut:
+    """The answer to a submission, validated once from the view's attributes (not
+    built as a :class:`StatusOut`, dumped and validated again)."""
+    out = SubmittedOut.model_validate(view, from_attributes=True)
+    if challenge is not None:
+        out.phone_challenge = ChallengeOut.model_validate(challenge, from_attributes=True)
+    return out
 
 
 @router.post("/{user_id}/phones/challenge", response_model=ChallengeOut, dependencies=[Write])
