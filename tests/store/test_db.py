@@ -216,6 +216,7 @@ def test_new_ids_are_unique_random_and_ordered_by_creation(
     parsed = [uuid.UUID(value) for value in ids]
     assert {(u.version, u.variant) for u in parsed} == {(7, uuid.RFC_4122)}
     assert all(len(value) == 36 for value in ids)
+    assert [str(u) for u in parsed] == ids  # the canonical lower-case form
     now = types.time.time_ns()
     monkeypatch.setattr(types.time, "time_ns", lambda: now)
     same_millisecond = {types.new_id() for _ in range(100)}

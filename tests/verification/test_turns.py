@@ -113,7 +113,8 @@ async def _a_cancelled_finisher_does_not_hold_up_the_next() -> None:
     await asyncio.gather(starter, second)
     with pytest.raises(asyncio.CancelledError):
         await first
-    assert log[-1] == "second" and "first" not in log
+    assert log[-1] == "second"
+    assert "first" not in log
     assert gate.waiting == 0
 
 
