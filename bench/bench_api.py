@@ -30,10 +30,12 @@ printed next to a baseline measured in the same run on the same machine:
    thread, the GC freeze, the background loops). The flows start spread evenly over
    ``--ramp`` critical paths (default one), and each rate is taken over the steady
    state, from the end of that ramp to the moment the last call is taken. Flows
-   all started in the same instant against a constant latency stay in lock step:
-   each round they reach the server as one wave, and the wave's last request waits
-   for all the others' CPU — an artefact of a generator whose clients are all
-   synchronised, not of the service; ``--ramp 0`` measures that case.
+   against a constant latency tend to fall into lock step whatever their start:
+   with the loop serving first come, first served, the next requests of flows whose
+   last answers came together queued behind all of those flows' finishing work, so
+   all asked their authorities at once and all waited at once, the loop idle. The
+   app now lets that finishing work wait while starting work is ready
+   (:mod:`realname.verification.turns`); ``--ramp 0`` (all flows at once) shows it.
 
    The ideal is honest only if both terms are measured the same way as the level
    itself. So the zero-latency throughput is measured here too — same process, same
@@ -836,8 +838,16 @@ class HidingLevel:
     ideal: float
     engine_ideal: float
     rounds: int
-    #: The zero-latency API rate measured just before this level (its ideal's cap).
+    #: The zero-latency API rate measured just before this level, and just after.
     reference: float = 0.0
+    reference_after: float | None = None
+
+    @property
+    def cap(self) -> float:
+        """The ideal's cap: the mean of the references around the level."""
+        if self.reference_after is None:
+            return self.reference
+        return (self.reference + self.reference_after) / 2
 
 
 async def _engine_run(
@@ -947,14 +957,16 @@ def bench_latency(
     """Each level's flows, to the end of ``rounds`` x flows verifications and at least
     ``minimum`` (``seconds`` only bounds a run that hangs); ``zero_latency`` is the
     in-process reference. With ``remeasure``, the reference is measured again just
-    before each level and caps that level's ideal: on a shared machine, a reference
-    taken minutes earlier under another load would make the ratio the load's."""
+    before each level and just after it, and their mean caps that level's ideal: on a
+    shared machine, a reference taken minutes earlier under another load would make
+    the ratio the load's (one taken just before swung from 210 to 360 L2/s between
+    levels a minute apart on this machine)."""
     with SandboxStore(sandbox) as store:
         pool = eligible_people(store, default_policies().product(PRODUCT), 10**9)
     critical_path = CRITICAL_ROUNDS * latency_ms / 1000
     results = []
     for flows in levels:
-        reference = remeasure(str(flows)) if remeasure is not None else zero_latency
+        reference = remeasure(f"{flows}-before") if remeasure is not None else zero_latency
         count = min(max(rounds * flows, minimum) + 1, len(pool))
         realname = build_realname(workdir / f"level-{flows}", sandbox, latency_ms, sigma)
         try:
@@ -965,17 +977,19 @@ def bench_latency(
             )
         finally:
             realname.close()
-        results.append(
-            HidingLevel(
-                flows=flows,
-                api=api,
-                engine=engine,
-                ideal=min(flows / critical_path, reference),
-                engine_ideal=min(flows / critical_path, engine_ceiling),
-                rounds=most_rounds,
-                reference=reference,
-            )
+        after = remeasure(f"{flows}-after") if remeasure is not None else None
+        level = HidingLevel(
+            flows=flows,
+            api=api,
+            engine=engine,
+            ideal=0.0,
+            engine_ideal=min(flows / critical_path, engine_ceiling),
+            rounds=most_rounds,
+            reference=reference,
+            reference_after=after,
         )
+        level.ideal = min(flows / critical_path, level.cap)
+        results.append(level)
     return results
 
 
@@ -1054,7 +1068,8 @@ def report_latency(
         f"every check {latency_ms:.0f} ms (the median if --latency-sigma > 0); "
         f"critical path {CRITICAL_ROUNDS} round trips = "
         f"{CRITICAL_ROUNDS * latency_ms:.0f} ms; ideal = min(flows ÷ path, the zero-latency "
-        "rate in process measured again just before the level, as above)"
+        "rate in process measured again just before and just after the level, as above: "
+        "their mean)"
     )
     header = (
         f"{'flows':>6}{'path':>8}{'done':>7}{'L2':>7}{'failed':>7}{'secs':>7}"
@@ -1078,6 +1093,11 @@ def report_latency(
             f"{'':>8}api: {_errors(level.api.errors)}; levels {dict(level.api.levels)}{cut}; "
             f"engine rounds ≤ {level.rounds}; zero latency just before: "
             f"{level.reference:,.1f} L2/s"
+            + (
+                f", just after: {level.reference_after:,.1f} L2/s"
+                if level.reference_after is not None
+                else ""
+            )
         )
     met = True
     for level in results:
