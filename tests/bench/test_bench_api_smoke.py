@@ -38,10 +38,14 @@ def test_both_steps_run_and_report_both_goals(
     assert level.flows == 2
     assert level.api.done == 8  # rounds x flows is 4, but a level makes at least --requests
     assert level.api.unfinished == 0  # a level runs to the end
-    # Capped by a zero-latency rate measured again just before the level; the rate is
-    # taken over the steady state, after the flows' staggered start.
+    # Capped by the mean of zero-latency rates measured again just before and just
+    # after the level; the rate is taken over the steady state, after the flows'
+    # staggered start.
     assert level.reference > 0
-    assert level.ideal == min(2 / (2 * 0.005), level.reference)
+    assert level.reference_after is not None
+    assert level.reference_after > 0
+    assert level.cap == (level.reference + level.reference_after) / 2
+    assert level.ideal == min(2 / (2 * 0.005), level.cap)
     assert level.api.window is not None
     assert level.api.window[1] > level.api.window[0]
     # The engine alone verifies every chosen citizen, in the planner's two round trips.
@@ -80,3 +84,23 @@ def test_server_cpu_counts_the_workers_of_a_multi_process_server() -> None:
         assert tree - own > 0.5
     finally:
         supervisor.wait(timeout=10)
+
+
+def test_a_repeated_level_is_judged_on_its_median_ratio(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """One run that meets a neighbour's burst does not decide the verdict; two do."""
+
+    def level(rate: float) -> bench_api.HidingLevel:
+        api = bench_api.Run(200, elapsed=10.0, ok=int(rate * 10))
+        return bench_api.HidingLevel(
+            flows=200, api=api, engine=api, ideal=300.0, engine_ideal=300.0, rounds=2
+        )
+
+    reference = bench_api.Run(16, elapsed=1.0, ok=300)
+    assert bench_api.report_latency([level(321), level(285), level(195)], 200, reference, 300)
+    assert "MET — 0.95 (median of 3 runs: 1.07, 0.95, 0.65)" in capsys.readouterr().out
+    assert not bench_api.report_latency(
+        [level(321), level(255), level(195)], 200, reference, 300
+    )
+    assert "MISSED — 0.85" in capsys.readouterr().out
