@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
@@ -127,41 +127,31 @@ def _configure_sqlite(
         dialect.do_begin = _begin  # type: ignore[method-assign]
         return
     turnstile = turnstile_for(path)
-    commit, rollback, close = dialect.do_commit, dialect.do_rollback, dialect.do_close
 
     def do_begin(dbapi_connection: Any) -> None:
-        if _READ_ONLY.get():
-            dbapi_connection.execute("BEGIN")
-            return
-        turnstile.enter(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS / 1000)
+        if not _READ_ONLY.get():
+            turnstile.enter(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
-            dbapi_connection.execute("BEGIN IMMEDIATE")
+            _begin(dbapi_connection)
         except BaseException:
-            turnstile.leave(dbapi_connection)
+            turnstile.leave(dbapi_connection)  # nothing when it was not entered
             raise
 
-    def do_commit(dbapi_connection: Any) -> None:
-        try:
-            commit(dbapi_connection)
-        finally:
-            turnstile.leave(dbapi_connection)
+    def leaving(end: Callable[[Any], None]) -> Callable[[Any], None]:
+        """``end`` (commit, rollback, close), then the next writer's turn."""
 
-    def do_rollback(dbapi_connection: Any) -> None:
-        try:
-            rollback(dbapi_connection)
-        finally:
-            turnstile.leave(dbapi_connection)
+        def ended(dbapi_connection: Any) -> None:
+            try:
+                end(dbapi_connection)
+            finally:
+                turnstile.leave(dbapi_connection)
 
-    def do_close(dbapi_connection: Any) -> None:
-        try:
-            close(dbapi_connection)
-        finally:
-            turnstile.leave(dbapi_connection)
+        return ended
 
     dialect.do_begin = do_begin  # type: ignore[method-assign]
-    dialect.do_commit = do_commit  # type: ignore[method-assign]
-    dialect.do_rollback = do_rollback  # type: ignore[method-assign]
-    dialect.do_close = do_close  # type: ignore[method-assign]
+    dialect.do_commit = leaving(dialect.do_commit)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = leaving(dialect.do_rollback)  # type: ignore[method-assign,assignment]
+    dialect.do_close = leaving(dialect.do_close)  # type: ignore[method-assign,assignment]
 
 
 def _begin(dbapi_connection: Any) -> None:
@@ -170,8 +160,8 @@ def _begin(dbapi_connection: Any) -> None:
     SQLITE_BUSY_SNAPSHOT when another writer committed after they read. SQLite allows
     one writer at a time anyway; PostgreSQL is the store for concurrency. Inside
     :func:`read_only`, a deferred BEGIN: a consistent snapshot that neither takes nor
-    waits for the write lock. (A file database's engine does the same with its
-    turnstile: :func:`_configure_sqlite`.)"""
+    waits for the write lock. (A file database's engine passes its turnstile first:
+    :func:`_configure_sqlite`.)"""
     dbapi_connection.execute("BEGIN" if _READ_ONLY.get() else "BEGIN IMMEDIATE")
 
 
