@@ -592,7 +592,8 @@ class Run:
     window: tuple[float, float] | None = None
     #: Seconds of the rate's time during which the driving thread (in process: the
     #: app's event loop too) was ready to run but waited for a CPU other processes
-    #: held (Linux ``schedstat``; ``None``: not measured).
+    #: held (Linux ``schedstat``; ``None``: not measured). It tells whether a level
+    #: below its reference lost its turns to neighbours or ran on a slower CPU.
     stolen: float | None = None
 
     @property
@@ -623,16 +624,6 @@ class Run:
     def seconds(self) -> float:
         """The seconds the rate is taken over."""
         return self.window[1] - self.window[0] if self.window else self.elapsed
-
-    @property
-    def own_rate(self) -> float | None:
-        """:attr:`ok_rate` over the seconds the loop was not kept off a CPU by other
-        processes: the rate a machine of its own would have given, as near as the
-        kernel's accounting tells (slower CPUs under a busy neighbour are not seen)."""
-        if self.stolen is None:
-            return None
-        own = self.seconds - self.stolen
-        return self.ok_rate * self.seconds / own if own > 0 else None
 
     def percentile(self, share: float) -> float:
         if not self.latencies:
@@ -669,7 +660,7 @@ async def drive(
     stop_at = started + max_seconds
     drained: list[float] = []
     waits = RunQueueWaits()
-    sampler = asyncio.ensure_future(waits.sample()) if waits.available else None
+    sampler = asyncio.ensure_future(waits.sample()) if steady and waits.available else None
 
     async def worker(client: httpx.AsyncClient, delay: float) -> None:
         if delay:
@@ -905,8 +896,6 @@ class HidingLevel:
     #: The zero-latency API rate measured just before this level, and just after.
     reference: float = 0.0
     reference_after: float | None = None
-    #: The same rates over the time the loop was not kept off a CPU (Run.own_rate).
-    own_references: tuple[float, ...] = ()
 
     @property
     def cap(self) -> float:
@@ -914,20 +903,6 @@ class HidingLevel:
         if self.reference_after is None:
             return self.reference
         return (self.reference + self.reference_after) / 2
-
-    @property
-    def own_ratio(self) -> float | None:
-        """The level's rate against its ideal, both over the time the loop had a CPU:
-        the latency hiding of the service with the neighbours' load taken out."""
-        own = self.api.own_rate
-        if own is None or not self.own_references:
-            return None
-        path = self.flows / self.ideal_path if self.ideal_path else float("inf")
-        ideal = min(path, sum(self.own_references) / len(self.own_references))
-        return own / ideal if ideal else None
-
-    #: The critical path in seconds (flows ÷ this is the latency-bound ideal).
-    ideal_path: float = 0.0
 
 
 async def _engine_run(
@@ -1031,7 +1006,7 @@ def bench_latency(
     engine_ceiling: float,
     minimum: int = 0,
     ramp: float = 1.0,
-    remeasure: Callable[[str], Run] | None = None,
+    remeasure: Callable[[str], float] | None = None,
     sigma: float = 0.0,
 ) -> list[HidingLevel]:
     """Each level's flows, to the end of ``rounds`` x flows verifications and at least
@@ -1047,8 +1022,7 @@ def bench_latency(
     results = []
     for index, flows in enumerate(levels):
         tag = f"{index}-{flows}"
-        before = remeasure(f"{tag}-before") if remeasure is not None else None
-        reference = before.ok_rate if before is not None else zero_latency
+        reference = remeasure(f"{tag}-before") if remeasure is not None else zero_latency
         count = min(max(rounds * flows, minimum) + 1, len(pool))
         realname = build_realname(workdir / f"level-{tag}", sandbox, latency_ms, sigma)
         try:
@@ -1059,13 +1033,7 @@ def bench_latency(
             )
         finally:
             realname.close()
-        after_run = remeasure(f"{tag}-after") if remeasure is not None else None
-        after = after_run.ok_rate if after_run is not None else None
-        owns = tuple(
-            own
-            for run in (before, after_run)
-            if run is not None and (own := run.own_rate) is not None
-        )
+        after = remeasure(f"{tag}-after") if remeasure is not None else None
         level = HidingLevel(
             flows=flows,
             api=api,
@@ -1075,8 +1043,6 @@ def bench_latency(
             rounds=most_rounds,
             reference=reference,
             reference_after=after,
-            own_references=owns,
-            ideal_path=critical_path,
         )
         level.ideal = min(flows / critical_path, level.cap)
         results.append(level)
@@ -1203,7 +1169,6 @@ def report_latency(
         ratios = [run.api.ok_rate / run.ideal if run.ideal else 0.0 for run in runs]
         ratio = statistics.median(ratios)
         met = met and ratio >= GOAL_HIDING
-        owns = [own for run in runs if (own := run.own_ratio) is not None]
         runs_note = (
             f" (median of {len(ratios)} runs: " + ", ".join(f"{r:.2f}" for r in ratios) + ")"
             if len(ratios) > 1
@@ -1212,11 +1177,6 @@ def report_latency(
         print(
             f"GOAL 2 (≥ {GOAL_HIDING} of ideal at {flows} flows, API in process): "
             f"{_verdict(ratio >= GOAL_HIDING)} — {ratio:.2f}{runs_note}"
-            + (
-                f"; over the time the loop had a CPU: {statistics.median(owns):.2f}"
-                if owns
-                else ""
-            )
         )
     return met
 
@@ -1370,7 +1330,7 @@ def run(args: argparse.Namespace) -> Results:
                     people[: args.requests + 1],
                     args.concurrency,
                     args.level_seconds,
-                )
+                ).ok_rate
             ),
             args.latency_sigma,
         )
