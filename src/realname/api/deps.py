@@ -90,7 +90,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     sub-dependency's own dependencies again for every dependant that names it
     (only the call is cached), so each level saved is saved on every request.
     """
-    with app_context(request).session_factory() as session, transaction(session):
+    with transaction_session(app_context(request)) as session:
         yield session
 
 
