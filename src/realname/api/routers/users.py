@@ -13,7 +13,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
 from realname.accounts.possession import prove_possession
-from realname.api.context import AppContext
 from realname.api.deps import (
     ContextDep,
     PrincipalDep,
@@ -314,18 +313,6 @@ async def submit_identity(
     """
     # Admitted by realname.api.admission.AdmissionMiddleware before this runs.
     context = app_context(request)  # not ContextDep: one dependency level less
-    return await _submit_identity(user_id, body, context, principal, request, lang, x_device_id)
-
-
-async def _submit_identity(
-    user_id: str,
-    body: IdentityIn,
-    context: AppContext,
-    principal: ApiKeyPrincipal,
-    request: Request,
-    lang: Literal["zh-CN", "en"],
-    x_device_id: str | None,
-) -> SubmittedOut:
     # Its own session, not SessionDep: all its database work is this one block.
     with transaction_session(context) as session:
         # What the verification reads before asking the authorities is a snapshot
