@@ -276,3 +276,25 @@ def test_jobs_rerun_unavailable_leaves_the_job_to_the_process_that_holds_it(
         assert acquire(factory, RERUN_JOB, "api-process", now=utcnow(), ttl=timedelta(minutes=1))
     finally:
         engine.dispose()
+
+
+def test_served_with_the_c_http_parser_on_the_asyncio_loop() -> None:
+    """``realname serve`` leaves uvicorn on its defaults: with httptools installed (a
+    dependency) requests are parsed in C, not by the pure-Python h11; and the loop stays
+    asyncio's, whose queues realname.verification.turns reads (uvloop's it cannot)."""
+    import asyncio
+
+    import uvicorn
+
+    from realname.verification import turns
+
+    config = uvicorn.Config(lambda scope, receive, send: None)
+    config.load()
+    assert config.http_protocol_class.__name__ == "HttpToolsProtocol"
+    factory = config.get_loop_factory()
+    loop = factory() if factory is not None else asyncio.new_event_loop()
+    try:
+        assert turns.install_on(loop) is not None  # None: a loop the gate cannot read
+        turns.remove_from(loop)
+    finally:
+        loop.close()
