@@ -108,6 +108,7 @@ from pydantic import BaseModel
 from realname.accounts import service as accounts
 from realname.api.app import create_app
 from realname.api.context import AppContext
+from realname.api.serving import bind_shared_port, own_socket_workers
 from realname.authorities.protocol import Check
 from realname.authorities.resilience import ResiliencePolicy, ResilientProvider
 from realname.authorities.sandbox import (
@@ -441,7 +442,9 @@ def _serve_workers(mode: str, workdir: Path, sandbox: Path, users: int, workers:
     _app, ready, realname = _prepare(mode, workdir, sandbox, users)
     if realname is not None:
         realname.close()
-    sock = _listening_socket()
+    # Each worker on a socket of its own, as `realname serve --workers N` runs them
+    # (realname.api.serving); the same for both sides.
+    sock = bind_shared_port("127.0.0.1", 0)
     ready["port"] = sock.getsockname()[1]
     os.environ[_WORKER_ENV] = json.dumps([mode, str(workdir), str(sandbox)])
     # The workers are fresh interpreters (multiprocessing "spawn"); this file's folder
@@ -470,7 +473,8 @@ def _serve_workers(mode: str, workdir: Path, sandbox: Path, users: int, workers:
         supervisor.should_exit.set()
 
     threading.Thread(target=announce_then_watch, daemon=True).start()
-    supervisor.run()
+    with own_socket_workers():
+        supervisor.run()
     return 0
 
 

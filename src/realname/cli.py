@@ -92,7 +92,8 @@ def serve(
 ) -> None:
     """Run the HTTP API (and, as they land, the borrower pages and ops console).
 
-    With ``--workers N`` above 1, uvicorn runs N worker processes on one socket, each
+    With ``--workers N`` above 1, uvicorn runs N worker processes on one port (each on
+    a socket of its own, :mod:`realname.api.serving`), each
     building the app from the environment; migrations, the development keyring and
     the sandbox world are made once, here, before they start.
     """
@@ -120,15 +121,20 @@ def serve(
     # The workers read their settings from the environment: tell them how many they
     # are, so that each takes its share of the provider quotas.
     os.environ["REALNAME_WORKERS"] = str(settings.workers)
-    uvicorn.run(
-        "realname.api.app:create_app_from_env",
-        factory=True,
-        workers=settings.workers,
-        timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
-        host=host,
-        port=port,
-        log_config=None,
-        proxy_headers=True,
+    from realname.api.serving import run_workers
+
+    # Each worker listens on a socket of its own, so connections spread over them.
+    run_workers(
+        uvicorn.Config(
+            "realname.api.app:create_app_from_env",
+            factory=True,
+            workers=settings.workers,
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_SECONDS,
+            host=host,
+            port=port,
+            log_config=None,
+            proxy_headers=True,
+        )
     )
 
 

@@ -121,19 +121,20 @@ def test_serve_with_workers_migrates_once_then_runs_uvicorn_workers(
 
     import uvicorn
 
+    from realname.api import serving
     from realname.cli import app
     from realname.store.db import current_revision, head_revision, make_engine
 
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda target, **kwargs: calls.append((target, kwargs)))
+    calls: list[uvicorn.Config] = []
+    monkeypatch.setattr(serving, "run_workers", calls.append)
     result = runner.invoke(app, ["serve", "--workers", "3", "--port", "8123"])
     assert result.exit_code == 0, result.output
-    [(target, kwargs)] = calls
+    [config] = calls
     # An import string the workers build their own app from, three of them.
-    assert target == "realname.api.app:create_app_from_env"
-    assert (kwargs["factory"], kwargs["workers"], kwargs["port"]) == (True, 3, 8123)
+    assert config.app == "realname.api.app:create_app_from_env"
+    assert (config.factory, config.workers, config.port) == (True, 3, 8123)
     # A worker still importing on a busy machine is not taken for a hung one.
-    assert kwargs["timeout_worker_healthcheck"] >= 30
+    assert config.timeout_worker_healthcheck >= 30
     # The workers learn how many they are (for their share of the quotas) ...
     assert os.environ["REALNAME_WORKERS"] == "3"
     # ... and find the database migrated and the keyring made, by the parent.
