@@ -213,3 +213,79 @@ def test_many_rows_with_a_named_paramstyle(tmp_path: Path) -> None:
         assert sorted(stored) == sorted((r["id"], r["key_hash"], r["at"]) for r in rows)
     finally:
         engine.dispose()
+
+
+# ----------------------------------------------------------- deferred INSERTs
+
+
+def _count(session: Session, tenant_id: str) -> int:
+    return len(
+        Prepared(select(EVENTS.c.id).where(EVENTS.c.tenant_id == bindparam("t"))).scalars(
+            session, {"t": tenant_id}
+        )
+    )
+
+
+def test_deferred_inserts_begin_no_transaction_until_the_block_ends(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from realname.store.prepared import deferred_inserts
+
+    session = session_factory()
+    tenant_id = str(create_tenant(session, "Lender").id)
+    session.commit()
+    with deferred_inserts(session):
+        assert Prepared(INSERT).run(session, _event(tenant_id, "phone", "x", 1)) == 1
+        assert Prepared(INSERT).run(session, [_event(tenant_id, "ip", "y", 1)] * 1) == 1
+        # Bound, not run: no transaction (on SQLite, no write lock) yet.
+        assert not session.in_transaction()
+    assert session.in_transaction()
+    session.commit()
+    assert _count(session, tenant_id) == 2
+    session.close()
+
+
+def test_a_read_inside_the_block_sees_the_rows_waiting(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from realname.store.prepared import deferred_inserts
+
+    session = session_factory()
+    tenant_id = str(create_tenant(session, "Lender").id)
+    session.commit()
+    with deferred_inserts(session):
+        Prepared(INSERT).run(
+            session, [_event(tenant_id, "phone", "x", 1), _event(tenant_id, "ip", "y", 2)]
+        )
+        assert _count(session, tenant_id) == 2  # written first, then read
+        Prepared(INSERT).run(session, _event(tenant_id, "device", "z", 3))
+    assert _count(session, tenant_id) == 3
+    session.rollback()
+    assert _count(session, tenant_id) == 0  # all of it in the session's transaction
+    session.close()
+
+
+def test_a_block_that_raises_writes_nothing_and_a_commit_inside_writes_first(
+    session_factory: sessionmaker[Session],
+) -> None:
+    from realname.store.prepared import deferred_inserts
+
+    session = session_factory()
+    tenant_id = str(create_tenant(session, "Lender").id)
+    session.commit()
+
+    def failing_verification() -> None:
+        with deferred_inserts(session):
+            Prepared(INSERT).run(session, _event(tenant_id, "phone", "x", 1))
+            raise RuntimeError("the verification failed")
+
+    with pytest.raises(RuntimeError):
+        failing_verification()
+    assert _count(session, tenant_id) == 0
+    session.rollback()
+    with deferred_inserts(session):
+        Prepared(INSERT).run(session, _event(tenant_id, "phone", "x", 1))
+        session.commit()  # the waiting row goes in with this commit
+        session.rollback()
+        assert _count(session, tenant_id) == 1
+    session.close()

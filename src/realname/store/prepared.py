@@ -27,12 +27,13 @@ repositories already do.
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, exc
+from sqlalchemy import bindparam, event, exc
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ClauseElement
@@ -147,24 +148,41 @@ class Prepared:
         if isinstance(params, Sequence):
             if not params:
                 return 0
-            if self._insert and len(params) > 1:
-                return self._insert_many(session, params)
-            cursor, _ = self._execute(session, params[0], params)
+            rows: Sequence[Params] = params
         else:
-            cursor, _ = self._execute(session, params or {}, None)
-        count: int = cursor.rowcount
+            rows = [params or {}]
+        if self._insert:
+            pending = session.info.get(_DEFERRED)
+            if pending is not None:  # bound now, run with the rest (deferred_inserts)
+                pending.extend(self._insert_statements(_dialect(session), rows))
+                return len(rows)
+            count = 0
+            if session.info.get(_DEFERRED):
+                run_deferred(session)  # keep the order of the statements
+            connection = _connection(session)
+            for sql, values, many in self._insert_statements(connection.dialect, rows):
+                cursor = _run(connection, sql, values, many=many)
+                count += cursor.rowcount
+                cursor.close()
+            return count
+        cursor, _ = self._execute(session, rows[0], rows if len(rows) > 1 else None)
+        count = int(cursor.rowcount)
         cursor.close()
         return count
 
-    def _insert_many(self, session: Session, rows: Sequence[Params]) -> int:
-        connection = _connection(session)
-        dialect = connection.dialect
+    def _insert_statements(
+        self, dialect: Dialect, rows: Sequence[Params]
+    ) -> list[tuple[str, Any, bool]]:
+        """The SQL and bound values that insert ``rows``: one statement for one row,
+        multi-row statements of at most :data:`MAX_BATCH_ROWS` rows for more."""
         # The one-row form of these columns is compiled first: it is what refuses
         # columns with Python-side defaults, which a multi-row form would fill once.
         single = self._variant(dialect, rows[0])
+        if len(rows) == 1:
+            return [(single.sql, single.values(rows[0]), False)]
         columns = tuple(rows[0])
         size = max(1, min(MAX_BATCH_ROWS, _MAX_BINDS // max(1, len(columns))))
-        count = 0
+        statements = []
         for start in range(0, len(rows), size):
             batch = rows[start : start + size]
             multi, concatenated = self._batch(dialect, columns, len(batch))
@@ -178,10 +196,8 @@ class Prepared:
                     for key, value in row.items()
                 }
                 values = multi.values(flat)
-            cursor = _run(connection, multi.sql, values, many=False)
-            count += cursor.rowcount
-            cursor.close()
-        return count
+            statements.append((multi.sql, values, False))
+        return statements
 
     def _batch(
         self, dialect: Dialect, columns: tuple[str, ...], rows: int
@@ -226,6 +242,9 @@ class Prepared:
     ) -> tuple[Any, _Variant]:
         """Run the statement on the session's DBAPI connection (``many``: every set of
         values at once, shaped like ``params``); the cursor, and the variant it ran."""
+        pending = session.info.get(_DEFERRED)
+        if pending:  # what was deferred is written before anything reads or changes
+            run_deferred(session)
         connection = _connection(session)
         variant = self._variant(connection.dialect, params)
         if many is None:
@@ -284,6 +303,64 @@ class Prepared:
             for column in self._columns
         )
         return _Variant(state.statement, compiled.positional, tuple(slots), results)
+
+
+#: ``Session.info`` key of the INSERTs :func:`deferred_inserts` holds back.
+_DEFERRED = "realname.prepared.deferred"
+
+
+@contextmanager
+def deferred_inserts(session: Session) -> Iterator[None]:
+    """Inside, the session's prepared INSERTs are bound at once but run later, in
+    order: just before the next other prepared statement (which then sees them), and
+    at the end of the block.
+
+    Why: on SQLite a writing transaction holds the database's one write lock from its
+    first statement to its COMMIT, and every other writer — another API process
+    included — waits that long. Binding the rows (ids, timestamps, JSON, the bind
+    processors) before the first statement leaves the lock to SQLite's own work
+    (``bench/bench_api.py``: a verification's writes held it 1.6 ms under two workers).
+
+    Only :class:`Prepared` statements are held back and flush the queue; an ORM
+    statement inside the block does neither, so the block should hold only
+    repository calls that write through :class:`Prepared`, or ORM work that does not
+    depend on the rows waiting. If the block raises, nothing waiting is run (the
+    caller's transaction is rolled back anyway). Nested blocks share the outer queue.
+    """
+    if session.info.get(_DEFERRED) is not None:
+        yield
+        return
+    session.info[_DEFERRED] = []
+    try:
+        yield
+    except BaseException:
+        session.info.pop(_DEFERRED, None)
+        raise
+    run_deferred(session)
+    session.info.pop(_DEFERRED, None)
+
+
+def run_deferred(session: Session) -> None:
+    """Run the INSERTs :func:`deferred_inserts` is holding for ``session``, now."""
+    pending: list[tuple[str, Any, bool]] | None = session.info.get(_DEFERRED)
+    if not pending:
+        return
+    statements = list(pending)
+    pending.clear()
+    connection = _connection(session)
+    for sql, values, many in statements:
+        _run(connection, sql, values, many=many).close()
+
+
+@event.listens_for(Session, "before_commit")
+def _run_deferred_before_commit(session: Session) -> None:
+    """A commit inside a :func:`deferred_inserts` block writes what it holds first."""
+    run_deferred(session)
+
+
+def _dialect(session: Session) -> Dialect:
+    """The dialect the session's statements run on, without beginning a transaction."""
+    return session.get_bind().dialect
 
 
 #: The connection of each session transaction that ran a prepared statement.

@@ -59,7 +59,7 @@ from realname.verification.levels import Level
 from realname.verification.orchestrator import CheckRecord, gather_evidence
 from realname.verification.policy import ProductPolicy
 from realname.verification.turns import finishing_turn
-from realname.webhooks.outbox import enqueue_status_changed
+from realname.webhooks.outbox import enqueue_status_changed, status_subscribers
 
 #: Account status while a re-issued number locks sensitive actions (DESIGN §4).
 LOCKED_RECYCLED = "locked_recycled"
@@ -256,6 +256,7 @@ async def verify(
         if person is not None
         else {}
     )
+    subscribers = status_subscribers(session, account.tenant_id)
     session.commit()
     evidence = Evidence(
         policy=policy,
@@ -306,6 +307,7 @@ async def verify(
             str(diagnosis.needed),
             diagnosis.codes,
             previous_state[0] if previous_state else None,
+            subscribed=subscribers,
         )
     audit.append(
         session,

@@ -25,6 +25,7 @@ from realname.identity import phone as phones
 from realname.ops.outcome import explain_review, overlay_reviews
 from realname.privacy.vault import Vault
 from realname.store.models import Account, VerificationResult
+from realname.store.prepared import deferred_inserts
 from realname.store.repositories.checks import StoredResult, latest_result
 from realname.store.repositories.consents import active_kinds, grant_consent, withdraw_all
 from realname.store.repositories.people import get_account
@@ -166,19 +167,22 @@ async def submit(
         face=face,
         consent=consents_of(session, account, now),
     )
-    outcome = await verify(
-        session,
-        vault,
-        provider,
-        account,
-        raw,
-        policy=policy,
-        possession=possession,
-        now=now,
-        locked_until=lock[0] if lock else None,
-    )
-    if lock is None:
-        limits.record(session, keys, _attempt_outcome(outcome), now=now)
+    # The verification's rows are bound as they are made and written together at the
+    # end (or at the first read after them): the write lock covers SQLite's work only.
+    with deferred_inserts(session):
+        outcome = await verify(
+            session,
+            vault,
+            provider,
+            account,
+            raw,
+            policy=policy,
+            possession=possession,
+            now=now,
+            locked_until=lock[0] if lock else None,
+        )
+        if lock is None:
+            limits.record(session, keys, _attempt_outcome(outcome), now=now)
     return Submitted(outcome=outcome, phone_challenge=challenge)
 
 

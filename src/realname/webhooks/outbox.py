@@ -189,6 +189,15 @@ class QueuedDelivery:
     created_at: datetime
 
 
+def status_subscribers(session: Session, tenant_id: str) -> list[str]:
+    """The tenant's live endpoints that subscribe to status changes."""
+    return [
+        endpoint_id
+        for endpoint_id, events in _LIVE_ENDPOINT_EVENTS.all(session, {"tenant_id": tenant_id})
+        if EVENT_STATUS_CHANGED in events
+    ]
+
+
 def enqueue_status_changed(
     session: Session,
     tenant_id: str,
@@ -199,6 +208,7 @@ def enqueue_status_changed(
     previous_level: str | None,
     *,
     now: datetime | None = None,
+    subscribed: Sequence[str] | None = None,
 ) -> list[QueuedDelivery]:
     """Queue a ``verification.status_changed`` event for every subscribed endpoint.
 
@@ -206,12 +216,13 @@ def enqueue_status_changed(
     the causes changed; it only adds rows, and commits nothing. ``causes``
     are cause codes (DESIGN §4), ``level``/``needed``/``previous_level`` level names
     (``"L2"``). Returns the deliveries queued — none when no endpoint subscribes.
+
+    ``subscribed``: the endpoints :func:`status_subscribers` answered earlier (the
+    verification reads them with its history, so that its writing transaction only
+    writes); read here when not given.
     """
-    subscribed = [
-        endpoint_id
-        for endpoint_id, events in _LIVE_ENDPOINT_EVENTS.all(session, {"tenant_id": tenant_id})
-        if EVENT_STATUS_CHANGED in events
-    ]
+    if subscribed is None:
+        subscribed = status_subscribers(session, tenant_id)
     if not subscribed:
         return []
     when = now or utcnow()
@@ -225,7 +236,7 @@ def enqueue_status_changed(
         causes=causes,
         previous_level=previous_level,
     )
-    rows = [
+    rows: list[dict[str, Any]] = [
         {
             "id": new_id(),
             "endpoint_id": endpoint_id,
@@ -258,4 +269,5 @@ __all__ = [
     "list_endpoints",
     "register_endpoint",
     "status_changed_payload",
+    "status_subscribers",
 ]
