@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from realname.store import prepared as prepared_module
 from realname.store.models import AttemptEvent, Tenant
-from realname.store.prepared import Prepared
+from realname.store.prepared import Prepared, deferred_inserts
 from realname.store.repositories.tenants import create_tenant
 from realname.store.tables import table_of
 from realname.store.types import NaiveDatetimeError, new_id
@@ -218,6 +218,15 @@ def test_many_rows_with_a_named_paramstyle(tmp_path: Path) -> None:
 # ----------------------------------------------------------- deferred INSERTs
 
 
+@pytest.fixture
+def committed_tenant(session_factory: sessionmaker[Session]) -> tuple[Session, str]:
+    """A session with no transaction open, and a tenant to file rows under."""
+    session = session_factory()
+    tenant_id = str(create_tenant(session, "Lender").id)
+    session.commit()
+    return session, tenant_id
+
+
 def _count(session: Session, tenant_id: str) -> int:
     return len(
         Prepared(select(EVENTS.c.id).where(EVENTS.c.tenant_id == bindparam("t"))).scalars(
@@ -227,13 +236,9 @@ def _count(session: Session, tenant_id: str) -> int:
 
 
 def test_deferred_inserts_begin_no_transaction_until_the_block_ends(
-    session_factory: sessionmaker[Session],
+    committed_tenant: tuple[Session, str],
 ) -> None:
-    from realname.store.prepared import deferred_inserts
-
-    session = session_factory()
-    tenant_id = str(create_tenant(session, "Lender").id)
-    session.commit()
+    session, tenant_id = committed_tenant
     with deferred_inserts(session):
         assert Prepared(INSERT).run(session, _event(tenant_id, "phone", "x", 1)) == 1
         assert Prepared(INSERT).run(session, [_event(tenant_id, "ip", "y", 1)] * 1) == 1
@@ -246,13 +251,9 @@ def test_deferred_inserts_begin_no_transaction_until_the_block_ends(
 
 
 def test_a_read_inside_the_block_sees_the_rows_waiting(
-    session_factory: sessionmaker[Session],
+    committed_tenant: tuple[Session, str],
 ) -> None:
-    from realname.store.prepared import deferred_inserts
-
-    session = session_factory()
-    tenant_id = str(create_tenant(session, "Lender").id)
-    session.commit()
+    session, tenant_id = committed_tenant
     with deferred_inserts(session):
         Prepared(INSERT).run(
             session, [_event(tenant_id, "phone", "x", 1), _event(tenant_id, "ip", "y", 2)]
@@ -266,13 +267,9 @@ def test_a_read_inside_the_block_sees_the_rows_waiting(
 
 
 def test_a_block_that_raises_writes_nothing_and_a_commit_inside_writes_first(
-    session_factory: sessionmaker[Session],
+    committed_tenant: tuple[Session, str],
 ) -> None:
-    from realname.store.prepared import deferred_inserts
-
-    session = session_factory()
-    tenant_id = str(create_tenant(session, "Lender").id)
-    session.commit()
+    session, tenant_id = committed_tenant
 
     def failing_verification() -> None:
         with deferred_inserts(session):
