@@ -504,3 +504,19 @@ async def test_ledger_totals_what_was_billed() -> None:
     assert sandbox.ledger.total_fen == 40
     usage = sandbox.ledger.usage
     assert [(u.calls, u.answered, u.billable) for u in usage.values()] == [(2, 2, 1), (1, 1, 1)]
+
+
+def test_a_latency_model_without_spread_answers_its_median_every_time() -> None:
+    """The benchmarks' constant latency: exactly the median, and no random draw taken
+    from the generator the sandbox's other answers come from."""
+    import random
+
+    from realname.authorities.sandbox.config import LatencyModel
+
+    rng = random.Random(7)
+    state = rng.getstate()
+    assert [LatencyModel(200, 0).sample(rng) for _ in range(3)] == [200, 200, 200]
+    assert rng.getstate() == state
+    spread = [LatencyModel(200, 0.35).sample(rng) for _ in range(50)]
+    assert len(set(spread)) == 50
+    assert min(spread) < 200 < max(spread)

@@ -87,6 +87,8 @@ class LatencyModel:
     def sample(self, rng: random.Random) -> float:
         if self.median_ms <= 0:
             return 0.0
+        if self.sigma == 0:  # a constant latency (the benchmarks'): no draw to make
+            return self.median_ms
         return rng.lognormvariate(math.log(self.median_ms), self.sigma)
 
 
