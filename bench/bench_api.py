@@ -9,7 +9,7 @@ printed next to a baseline measured in the same run on the same machine:
    clock starts) against a bare FastAPI endpoint doing one SQLite insert. Both are
    served by uvicorn on 127.0.0.1 in a subprocess each — with ``--workers N`` (default:
    the CPU count; the same N for both sides) uvicorn's N worker processes on one
-   socket, each with its own app and database connection — and driven by an async httpx
+   port, each with its own listening socket, app and database connection — and driven by an async httpx
    client in this process at a fixed concurrency, for ``--requests`` requests or
    ``--seconds`` seconds, whichever ends first; then once more one request at a time.
    The sandbox answers with no latency: the figure is the machinery alone. Goal:
@@ -78,7 +78,6 @@ import logging
 import os
 import random
 import re
-import socket
 import sqlite3
 import statistics
 import subprocess
@@ -369,14 +368,6 @@ def serve(mode: str, workdir: Path, sandbox: Path, users: int, workers: int = 1)
         return _serve(mode, workdir, sandbox, users)
 
 
-def _listening_socket() -> socket.socket:
-    # IPPROTO_TCP, so that asyncio turns Nagle off on the accepted sockets.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 def _announce(workdir: Path, mode: str, ready: dict[str, Any]) -> None:
     scratch = workdir / f"{mode}.ready.tmp"
     scratch.write_text(json.dumps(ready), encoding="utf-8")
@@ -399,7 +390,7 @@ def _prepare(
 
 def _serve(mode: str, workdir: Path, sandbox: Path, users: int) -> int:
     app, ready, realname = _prepare(mode, workdir, sandbox, users)
-    sock = _listening_socket()
+    sock = bind_shared_port("127.0.0.1", 0)
     ready["port"] = sock.getsockname()[1]
     config = uvicorn.Config(
         app, log_level="warning", access_log=False, timeout_graceful_shutdown=2, backlog=2048
@@ -430,7 +421,7 @@ _WORKER_ENV = "REALNAME_BENCH_WORKER"
 
 
 def _serve_workers(mode: str, workdir: Path, sandbox: Path, users: int, workers: int) -> int:
-    """:func:`_serve` with ``workers`` uvicorn worker processes on one socket.
+    """:func:`_serve` with ``workers`` uvicorn worker processes on one port.
 
     The set-up (the bare table, realname's database and signed-up users) is done here,
     once; each worker then builds its own app (:func:`worker_app`): the bare one opens

@@ -55,9 +55,6 @@ def own_sockets(shared: list[socket.socket]) -> list[socket.socket]:
         return shared
     own = []
     for sock in shared:
-        if sock.family not in (socket.AF_INET, socket.AF_INET6):
-            own.append(sock)  # a Unix socket: nothing to spread
-            continue
         host, port = sock.getsockname()[:2]
         own.append(bind_shared_port(host, port))
         sock.close()
@@ -68,7 +65,7 @@ class OwnSocketProcess(multiprocess.Process):
     """A uvicorn worker that serves on sockets of its own (:func:`own_sockets`)."""
 
     def target(self, sockets: list[socket.socket] | None = None) -> None:  # pragma: no cover
-        # Runs in the worker process; tests/api/test_serving.py starts real workers.
+        # Runs in the worker process: tests/api/test_workers.py starts real workers.
         super().target(own_sockets(sockets or []))
 
 

@@ -157,8 +157,6 @@ class Prepared:
                 pending.extend(self._insert_statements(_dialect(session), rows))
                 return len(rows)
             count = 0
-            if session.info.get(_DEFERRED):
-                run_deferred(session)  # keep the order of the statements
             connection = _connection(session)
             for sql, values, many in self._insert_statements(connection.dialect, rows):
                 cursor = _run(connection, sql, values, many=many)
@@ -242,9 +240,7 @@ class Prepared:
     ) -> tuple[Any, _Variant]:
         """Run the statement on the session's DBAPI connection (``many``: every set of
         values at once, shaped like ``params``); the cursor, and the variant it ran."""
-        pending = session.info.get(_DEFERRED)
-        if pending:  # what was deferred is written before anything reads or changes
-            run_deferred(session)
+        run_deferred(session)  # what waits is written before anything reads or changes
         connection = _connection(session)
         variant = self._variant(connection.dialect, params)
         if many is None:
@@ -333,11 +329,9 @@ def deferred_inserts(session: Session) -> Iterator[None]:
     session.info[_DEFERRED] = []
     try:
         yield
-    except BaseException:
+        run_deferred(session)
+    finally:
         session.info.pop(_DEFERRED, None)
-        raise
-    run_deferred(session)
-    session.info.pop(_DEFERRED, None)
 
 
 def run_deferred(session: Session) -> None:
