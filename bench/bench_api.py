@@ -9,9 +9,10 @@ printed next to a baseline measured in the same run on the same machine:
    clock starts) against a bare FastAPI endpoint doing one SQLite insert. Both are
    served by uvicorn on 127.0.0.1 in a subprocess each — with ``--workers N`` (default:
    the CPU count; the same N for both sides) uvicorn's N worker processes on one
-   port, each with its own listening socket, app and database connection — and driven by an async httpx
-   client in this process at a fixed concurrency, for ``--requests`` requests or
-   ``--seconds`` seconds, whichever ends first; then once more one request at a time.
+   port, each with its own listening socket, app and database connection — and
+   driven by an async httpx client in this process at a fixed concurrency, for
+   ``--requests`` requests or ``--seconds`` seconds, whichever ends first; then once
+   more one request at a time.
    The sandbox answers with no latency: the figure is the machinery alone. Goal:
    realname ≥ 0.4 x the bare endpoint. Each run also reads the server's CPU time,
    summed over its process tree (``/proc/<pid>/stat``, Linux), and prints CPU
