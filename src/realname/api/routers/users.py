@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import Response
 
 from realname.accounts import linking, otp
 from realname.accounts import service as accounts
@@ -23,7 +24,7 @@ from realname.api.deps import (
     transaction,
     transaction_session,
 )
-from realname.api.routing import SessionEndingRoute
+from realname.api.fast_path import FastPathRoute, fast_path, json_body, json_response
 from realname.authorities.protocol import FaceCapture
 from realname.errors import BadRequest
 from realname.identity import phone as phones
@@ -38,12 +39,13 @@ from realname.store.types import utcnow
 from realname.verification import users
 from realname.verification.phone_change import change_phone
 
-router = APIRouter(prefix="/v1/users", tags=["users"], route_class=SessionEndingRoute)
+router = APIRouter(prefix="/v1/users", tags=["users"], route_class=FastPathRoute)
 Write = Depends(require_scope("users:write"))
 Read = Depends(require_scope("users:read"))
+_writer = scoped_principal("users:write")
 #: The caller, admitted only with ``users:write``, for routes needing nothing else of
 #: it: one dependency in place of ``dependencies=[Write]`` plus :data:`PrincipalDep`.
-Writer = Annotated[ApiKeyPrincipal, Depends(scoped_principal("users:write"))]
+Writer = Annotated[ApiKeyPrincipal, Depends(_writer)]
 
 
 class SignInIn(BaseModel):
@@ -297,14 +299,45 @@ def withdraw_consent(
     return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, utcnow())))
 
 
+async def _submit_fast(request: Request) -> Response | None:
+    """:func:`submit_identity` for a well-formed request, read without FastAPI's
+    per-parameter machinery (:mod:`realname.api.fast_path`); ``None`` for anything
+    else, which FastAPI then refuses exactly as it would have."""
+    body = await json_body(request, IdentityIn)
+    if body is None:
+        return None
+    lang = request.query_params.get("lang", "zh-CN")
+    device_id = request.headers.get("x-device-id")
+    if lang not in _LANGUAGES or (device_id is not None and len(device_id) > _DEVICE_ID_MAX):
+        return None
+    headers = request.headers
+    principal = await _writer(request, headers.get("authorization"), headers.get("x-api-key"))
+    submitted = await submit_identity(
+        request.path_params["user_id"],
+        body,
+        principal,
+        request,
+        lang,  # type: ignore[arg-type]  # one of _LANGUAGES
+        device_id,
+    )
+    return json_response(submitted)
+
+
+#: What ``?lang=`` and ``X-Device-Id`` accept (FastAPI checks them from the signature
+#: below; the fast path checks the same bounds).
+_LANGUAGES = ("zh-CN", "en")
+_DEVICE_ID_MAX = 128
+
+
 @router.post("/{user_id}/verifications", response_model=SubmittedOut)
+@fast_path(_submit_fast)
 async def submit_identity(
     user_id: str,
     body: IdentityIn,
     principal: Writer,
     request: Request,
     lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
-    x_device_id: Annotated[str | None, Header(max_length=128)] = None,
+    x_device_id: Annotated[str | None, Header(max_length=_DEVICE_ID_MAX)] = None,
 ) -> SubmittedOut:
     """Verify name, ID number and, as the product needs, phone or bank card; say why not.
 
