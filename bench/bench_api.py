@@ -582,6 +582,10 @@ class Run:
     unfinished: int = 0
     #: CPU seconds the server process spent during the run (``None``: not measured).
     server_cpu: float | None = None
+    #: CPU seconds this (the client's) process spent during the run (``None``: not
+    #: measured). Over HTTP the client shares the machine with the servers: a client
+    #: near one core is what caps a run, whatever its server costs.
+    client_cpu: float | None = None
     #: When each L2 answer arrived (``time.perf_counter``), for a steady-state rate.
     ok_times: list[float] = field(default_factory=list)
     #: The steady-state window (see :func:`drive`); ``None``: the whole run counts.
@@ -598,6 +602,20 @@ class Run:
         if self.server_cpu is None or not self.done:
             return None
         return self.server_cpu * 1000 / self.done
+
+    @property
+    def client_cpu_ms(self) -> float | None:
+        """The client's CPU milliseconds per answered request."""
+        if self.client_cpu is None or not self.done:
+            return None
+        return self.client_cpu * 1000 / self.done
+
+    @property
+    def client_cores(self) -> float | None:
+        """How many cores the client kept busy over the run (1.0: one, flat out)."""
+        if self.client_cpu is None or not self.elapsed:
+            return None
+        return self.client_cpu / self.elapsed
 
     @property
     def done(self) -> int:
@@ -810,9 +828,12 @@ def tree_cpu(pid: int) -> float | None:
 
 
 async def _timed(server: Server, run: Awaitable[Run]) -> Run:
-    """``run``, with the CPU its server (all its processes) spent meanwhile."""
+    """``run``, with the CPU its server (all its processes) and this client process
+    spent meanwhile."""
     before = tree_cpu(server.process.pid)
+    client_before = time.process_time()
     result = await run
+    result.client_cpu = time.process_time() - client_before
     after = tree_cpu(server.process.pid)
     if before is not None and after is not None:
         result.server_cpu = after - before
@@ -1099,6 +1120,15 @@ def report_http(result: HttpResult, concurrency: int) -> float:
         print(
             f"server CPU per request: {real_cpu:.2f} ms realname, {bare_cpu:.2f} ms bare; "
             f"ratio of CPU costs (bare ÷ realname) {bare_cpu / real_cpu:.3f}"
+        )
+    bare_client, real_client = result.bare.client_cpu_ms, real.client_cpu_ms
+    if bare_client is not None and real_client is not None:
+        # The client is one Python process: at one core it, not the server, sets the
+        # rate (the bare side's usual case on a small machine).
+        print(
+            f"client CPU per request: {real_client:.2f} ms realname, {bare_client:.2f} ms "
+            f"bare; the client kept {real.client_cores or 0:.2f} and "
+            f"{result.bare.client_cores or 0:.2f} cores busy (1.00: client-bound)"
         )
     print(
         f"GOAL 1 (L2 verifications/s ≥ {GOAL_THROUGHPUT} x bare endpoint at "

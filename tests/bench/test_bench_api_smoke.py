@@ -31,6 +31,12 @@ def test_both_steps_run_and_report_both_goals(
     # One at a time nothing contends: every fresh user reaches L2 through the API.
     assert http.realname_sequential.ok == http.realname_sequential.done == 4
     assert http.realname.done == 8  # answered, or failed by the server: none lost
+    # The client's own CPU is measured too: over HTTP it shares the machine.
+    for run in (http.bare, http.realname):
+        assert run.client_cpu is not None
+        assert run.client_cpu > 0
+        assert run.client_cores is not None
+        assert 0 < run.client_cores < 4
     # Step 2's ideal is measured in process, as the levels are: fresh users, no latency.
     assert results.reference is not None
     assert results.reference.ok == results.reference.done == 8
@@ -53,6 +59,7 @@ def test_both_steps_run_and_report_both_goals(
     assert level.rounds == bench_api.CRITICAL_ROUNDS
     out = capsys.readouterr().out
     assert "GOAL 1" in out
+    assert "client CPU per request" in out
     assert "GOAL 2" in out
     processes = "one process" if workers == 1 else f"{workers} worker processes"
     assert f"uvicorn, {processes} per side" in out
