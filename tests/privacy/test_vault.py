@@ -175,6 +175,9 @@ def test_blind_index_known_answer() -> None:
     subkey = _hkdf(bytes(range(32)), b"realname/v1/blind-index/phone")
     expected = hmac.new(subkey, b"13800138000", hashlib.sha256).hexdigest()
     assert vault.blind_index("phone", "13800138000") == expected
+    # Each value is computed afresh: an earlier one leaves nothing behind.
+    assert vault.blind_index("phone", "13900139000") != expected
+    assert vault.blind_index("phone", "13800138000") == expected
     assert expected == "032af4125eea71210a28987ecdd21fdbeb660354a11876e49c918e5c53690bf2"
 
 

@@ -223,8 +223,13 @@ class Vault:
         self._reload_interval = reload_interval
         self._reloaded_at = time.monotonic()
         self._reload_lock = threading.Lock()
-        self._index_keys = {
-            kind: hkdf_sha256(keyring.index_key, _INDEX_SUBKEY_LABEL + kind.encode("ascii"))
+        #: Per kind, an HMAC keyed with that kind's subkey and fed nothing: each index
+        #: value is computed on a copy (see :meth:`blind_index`).
+        self._index_macs = {
+            kind: hmac.new(
+                hkdf_sha256(keyring.index_key, _INDEX_SUBKEY_LABEL + kind.encode("ascii")),
+                digestmod="sha256",
+            )
             for kind in sorted(BLIND_INDEX_KINDS)
         }
 
@@ -365,13 +370,17 @@ class Vault:
         package's ``compact``), because ``"110105 1990…"`` and ``"1101051990…"``
         must meet.
         """
-        subkey = self._index_keys.get(kind)
-        if subkey is None:
+        keyed = self._index_macs.get(kind)
+        if keyed is None:
             raise ValueError(f"no blind index for kind {kind!r}")
-        # The standard library's one-shot HMAC (OpenSSL underneath, as for
-        # ``cryptography``): a verification computes a dozen of these, and building
-        # an HMAC object per value cost 40 % more (2.5 against 1.75 us here).
-        return hmac.digest(subkey, normalised_value.encode("utf-8"), "sha256").hex()
+        # A copy of an HMAC already keyed (its inner and outer hash states), as the
+        # hmac module's documentation suggests for values that share a prefix — here
+        # the key. The one-shot hmac.digest() sets OpenSSL's MAC up again on every
+        # call (algorithm lookup, key schedule): 2.7 against 1.0 us per value, and a
+        # verification computes about eight.
+        mac = keyed.copy()
+        mac.update(normalised_value.encode("utf-8"))
+        return mac.hexdigest()
 
 
 # --- master-key rotation (NIST SP 800-57 Part 1, cryptoperiods) ----------------------
