@@ -98,6 +98,10 @@ class UtcDateTime(TypeDecorator[datetime]):
             return super().bind_processor(dialect)
 
         def process(value: Any) -> str | None:
+            if isinstance(value, datetime) and value.tzinfo is UTC:
+                # Already UTC, as utcnow() makes nearly every value: its text less the
+                # "+00:00" that UTC always prints (no astimezone, no replace).
+                return value.isoformat(" ", "microseconds")[:-6]
             utc = self.process_bind_param(value, dialect)
             return None if utc is None else utc.isoformat(" ", "microseconds")
 
