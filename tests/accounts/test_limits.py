@@ -165,6 +165,17 @@ def test_sliding_window(session_factory: Sessions, keys: tuple[limits.AttemptKey
 
 
 @pytest.mark.storage
+def test_a_key_named_twice_counts_its_failures_once(
+    session_factory: Sessions, keys: tuple[limits.AttemptKey, ...]
+) -> None:
+    fail(session_factory, keys, timedelta(0))
+    twice = (*keys, keys[0])
+    assert check(session_factory, twice, MINUTE) == limits.Allowed(remaining=1)
+    with session_factory() as session:
+        assert limits.locked_until(session, twice, now=T0 + MINUTE, policy=TWO_PER_HOUR) is None
+
+
+@pytest.mark.storage
 def test_default_limit_per_id_number(session_factory: Sessions, tenant_id: str) -> None:
     (key,) = limits.attempt_keys(VAULT, tenant_id, id_number=ID_1)
     for minute in range(5):
