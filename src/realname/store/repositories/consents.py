@@ -101,9 +101,10 @@ def active_consents(
 _CONSENTS = table_of(Consent)
 #: Built once: it runs on every verification. A subject left ``None`` compares with
 #: NULL, which matches nothing, so one statement serves a person, an account or both.
+#: No DISTINCT: the caller's set drops repeats, and SQLite would build a temporary
+#: B-tree for them.
 _ACTIVE_KINDS = Prepared(
-    select(_CONSENTS.c.kind)
-    .where(
+    select(_CONSENTS.c.kind).where(
         or_(
             _CONSENTS.c.person_id == bindparam("person_id"),
             _CONSENTS.c.account_id == bindparam("account_id"),
@@ -111,7 +112,6 @@ _ACTIVE_KINDS = Prepared(
         _CONSENTS.c.granted_at <= bindparam("at"),
         or_(_CONSENTS.c.withdrawn_at.is_(None), _CONSENTS.c.withdrawn_at > bindparam("at")),
     )
-    .distinct()
 )
 
 
