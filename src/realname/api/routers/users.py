@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, cast, get_args
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
@@ -37,6 +37,7 @@ from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import ApiKeyPrincipal
 from realname.store.types import utcnow
 from realname.verification import users
+from realname.verification.catalogue import Language
 from realname.verification.phone_change import change_phone
 
 router = APIRouter(prefix="/v1/users", tags=["users"], route_class=FastPathRoute)
@@ -306,18 +307,18 @@ async def _submit_fast(request: Request) -> Response | None:
     body = await json_body(request, IdentityIn)
     if body is None:
         return None
+    headers = request.headers
     lang = request.query_params.get("lang", "zh-CN")
-    device_id = request.headers.get("x-device-id")
+    device_id = headers.get("x-device-id")
     if lang not in _LANGUAGES or (device_id is not None and len(device_id) > _DEVICE_ID_MAX):
         return None
-    headers = request.headers
     principal = await _writer(request, headers.get("authorization"), headers.get("x-api-key"))
     submitted = await submit_identity(
         request.path_params["user_id"],
         body,
         principal,
         request,
-        lang,  # type: ignore[arg-type]  # one of _LANGUAGES
+        cast(Language, lang),
         device_id,
     )
     return json_response(submitted)
@@ -325,7 +326,7 @@ async def _submit_fast(request: Request) -> Response | None:
 
 #: What ``?lang=`` and ``X-Device-Id`` accept (FastAPI checks them from the signature
 #: below; the fast path checks the same bounds).
-_LANGUAGES = ("zh-CN", "en")
+_LANGUAGES: tuple[str, ...] = get_args(Language)
 _DEVICE_ID_MAX = 128
 
 
@@ -336,7 +337,7 @@ async def submit_identity(
     body: IdentityIn,
     principal: Writer,
     request: Request,
-    lang: Annotated[Literal["zh-CN", "en"], Query()] = "zh-CN",
+    lang: Annotated[Language, Query()] = "zh-CN",
     x_device_id: Annotated[str | None, Header(max_length=_DEVICE_ID_MAX)] = None,
 ) -> SubmittedOut:
     """Verify name, ID number and, as the product needs, phone or bank card; say why not.
