@@ -286,3 +286,44 @@ def test_a_block_that_raises_writes_nothing_and_a_commit_inside_writes_first(
         session.rollback()
         assert _count(session, tenant_id) == 1
     session.close()
+
+
+@pytest.mark.parametrize("positional", [True, False])
+def test_the_generated_binder_takes_values_defaults_and_list_items_in_sql_order(
+    positional: bool,
+) -> None:
+    """What the DBAPI receives, for both paramstyles: each value through its
+    processor, a statement's own value when the caller gives none, an expanding
+    list's items by position; a missing value is refused by name, and a processor's
+    own KeyError is not mistaken for one."""
+    missing = prepared_module._MISSING
+
+    def bad(value: object) -> object:
+        raise KeyError("inside the processor")
+
+    slots = [
+        prepared_module._Slot("p_at", "at", -1, missing, lambda value: f"<{value}>"),
+        prepared_module._Slot("p_kind_1", "kinds", 1, missing, None),
+        prepared_module._Slot("p_outcome", "outcome", -1, "failure", None),
+        prepared_module._Slot("p_kind_0", "kinds", 0, missing, None),
+    ]
+    values = prepared_module._binder(slots, positional)
+    params = {"at": 5, "kinds": ["a", "b"]}
+    if positional:
+        assert values(params) == ("<5>", "b", "failure", "a")
+    else:
+        assert values(params) == {
+            "p_at": "<5>",
+            "p_kind_1": "b",
+            "p_outcome": "failure",
+            "p_kind_0": "a",
+        }
+    assert values({**params, "outcome": "success"})[2 if positional else "p_outcome"] == ("success")
+    with pytest.raises(exc.ArgumentError, match="'kinds'"):
+        values({"at": 5})
+    raising = prepared_module._binder(
+        [prepared_module._Slot("p", "at", -1, missing, bad)], positional
+    )
+    with pytest.raises(KeyError, match="inside the processor"):
+        raising({"at": 1})
+    assert prepared_module._binder([], positional)({}) == (() if positional else {})

@@ -67,19 +67,58 @@ class _Variant:
     positional: bool
     slots: tuple[_Slot, ...]
     results: tuple[_Processor, ...]
+    #: The caller's parameters as the DBAPI takes them (:func:`_binder`).
+    values: Callable[[Params], Any]
 
-    def values(self, params: Params) -> Any:
-        out: list[Any] = []
-        for slot in self.slots:
-            value = params.get(slot.source, slot.default)
-            if value is _MISSING:
-                raise exc.ArgumentError(f"A value is required for parameter {slot.source!r}.")
-            if slot.index >= 0:
-                value = value[slot.index]
-            out.append(value if slot.process is None else slot.process(value))
-        if self.positional:
-            return tuple(out)
-        return {slot.out: value for slot, value in zip(self.slots, out, strict=True)}
+
+def _binder(slots: Sequence[_Slot], positional: bool) -> Callable[[Params], Any]:
+    """A function from the caller's parameters to what the DBAPI takes: a tuple in the
+    SQL's order (positional paramstyles) or a dict by the SQL's names, each value
+    through its bind processor, a missing one taken from the statement or refused.
+
+    Generated as source, as :mod:`dataclasses` makes ``__init__``: one expression per
+    parameter, instead of a loop that asks each slot where its value comes from on
+    every call (a verification binds about two hundred values; the loop cost 0.6 µs a
+    value, the generated expression a third of that).
+    """
+    required = tuple(slot.source for slot in slots if slot.default is _MISSING)
+    names: dict[str, Any] = {"_refuse": _refuse, "_REQUIRED": required}
+    expressions = []
+    for position, slot in enumerate(slots):
+        if slot.default is _MISSING:
+            expression = f"params[{slot.source!r}]"
+        else:
+            names[f"default_{position}"] = slot.default
+            expression = f"params.get({slot.source!r}, default_{position})"
+        if slot.index >= 0:
+            expression = f"{expression}[{slot.index}]"
+        if slot.process is not None:
+            names[f"process_{position}"] = slot.process
+            expression = f"process_{position}({expression})"
+        expressions.append(expression if positional else f"{slot.out!r}: {expression}")
+    joined = ", ".join(expressions)
+    built = (
+        f"({joined},)" if positional and expressions else "()" if positional else f"{{{joined}}}"
+    )
+    source = (
+        "def values(params):\n"
+        "    try:\n"
+        f"        return {built}\n"
+        "    except KeyError:\n"
+        "        _refuse(params, _REQUIRED)\n"
+        "        raise\n"
+    )
+    exec(source, names)  # noqa: S102 - source built above from the compiled statement
+    function: Callable[[Params], Any] = names["values"]
+    return function
+
+
+def _refuse(params: Params, required: Sequence[str]) -> None:
+    """Raise SQLAlchemy's error for a parameter the caller had to give and did not (a
+    KeyError from anywhere else, a bind processor's, goes on as it is)."""
+    for source in required:
+        if source not in params:
+            raise exc.ArgumentError(f"A value is required for parameter {source!r}.")
 
 
 class Prepared:
@@ -298,7 +337,13 @@ class Prepared:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self._columns
         )
-        return _Variant(state.statement, compiled.positional, tuple(slots), results)
+        return _Variant(
+            state.statement,
+            compiled.positional,
+            tuple(slots),
+            results,
+            _binder(slots, compiled.positional),
+        )
 
 
 #: ``Session.info`` key of the INSERTs :func:`deferred_inserts` holds back.
