@@ -987,6 +987,10 @@ class HidingLevel:
     #: The zero-latency API rate measured just before this level, and just after.
     reference: float = 0.0
     reference_after: float | None = None
+    #: Verifications the level was to make (rounds x flows, at least --requests); it
+    #: makes fewer when the world has fewer eligible citizens, and a short level is
+    #: more ramp and more noise.
+    wanted: int = 0
 
     @property
     def cap(self) -> float:
@@ -1114,7 +1118,8 @@ def bench_latency(
     for index, flows in enumerate(levels):
         tag = f"{index}-{flows}"
         reference = remeasure(f"{tag}-before") if remeasure is not None else zero_latency
-        count = min(max(rounds * flows, minimum) + 1, len(pool))
+        wanted = max(rounds * flows, minimum)
+        count = min(wanted + 1, len(pool))  # the first user warms up
         realname = build_realname(workdir / f"level-{tag}", sandbox, latency_ms, sigma)
         try:
             users = asyncio.run(sign_up(realname, pool[:count]))
@@ -1134,6 +1139,7 @@ def bench_latency(
             rounds=most_rounds,
             reference=reference,
             reference_after=after,
+            wanted=wanted,
         )
         level.ideal = min(flows / critical_path, level.cap)
         results.append(level)
@@ -1263,6 +1269,11 @@ def report_latency(
                 f"{run.percentile(0.5):>9.1f}{run.percentile(0.95):>9.1f}"
             )
         cut = f"; {level.api.unfinished} flows cut off" if level.api.unfinished else ""
+        if level.api.done + level.api.unfinished < level.wanted:
+            cut += (
+                f"; {level.api.done:,} of the {level.wanted:,} verifications meant "
+                "(too few eligible citizens: raise --citizens)"
+            )
         print(
             f"{'':>8}api: {_errors(level.api.errors)}; levels {dict(level.api.levels)}{cut}; "
             f"engine rounds ≤ {level.rounds}; zero latency just before: "

@@ -51,6 +51,7 @@ def test_both_steps_run_and_report_both_goals(
     [level] = results.levels
     assert level.flows == 2
     assert level.api.done == 8  # rounds x flows is 4, but a level makes at least --requests
+    assert level.wanted == 8
     assert level.api.unfinished == 0  # a level runs to the end
     # Capped by the mean of zero-latency rates measured again just before and just
     # after the level; the rate is taken over the steady state, after the flows'
@@ -152,3 +153,17 @@ def test_a_repeated_level_is_judged_on_its_median_ratio(
     assert "MET — 0.95 (median of 3 runs: 1.07, 0.95, 0.65)" in capsys.readouterr().out
     assert not bench_api.report_latency([level(321), level(255), level(195)], 200, reference, 300)
     assert "MISSED — 0.85" in capsys.readouterr().out
+
+
+def test_a_level_cut_short_by_the_world_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    """Fewer eligible citizens than rounds x flows: the level ran, shorter than meant,
+    and the report says how to make it whole."""
+    api = bench_api.Run(1000, elapsed=10.0, ok=3000)
+    api.latencies = [400.0] * 3000
+    level = bench_api.HidingLevel(
+        flows=1000, api=api, engine=api, ideal=300.0, engine_ideal=300.0, rounds=2, wanted=10000
+    )
+    bench_api.report_latency([level], 200, bench_api.Run(16, elapsed=1.0, ok=300), 300)
+    assert "3,000 of the 10,000 verifications meant (too few eligible citizens" in (
+        capsys.readouterr().out
+    )
