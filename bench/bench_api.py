@@ -894,6 +894,12 @@ async def _timed(server: Server, run: Awaitable[Run]) -> Run:
     return result
 
 
+def _round_order(index: int) -> tuple[str, str]:
+    """Which side runs first in round ``index`` (from 0): the order turns each round,
+    so that neither side always meets the machine a few seconds later."""
+    return ("bare", "realname") if index % 2 == 0 else ("realname", "bare")
+
+
 async def _http_runs(
     bare: Server,
     real: Server,
@@ -921,21 +927,17 @@ async def _http_runs(
         warming = 1 if workers == 1 else WARMUP
         await drive(bare_clients[:warming], items[:WARMUP], seconds, want_l2=False)
         await drive(real_clients[:warming], warm, seconds, want_l2=True)
+
+        async def loaded_run(side: str, batch: Sequence[tuple[str, dict[str, str]]]) -> Run:
+            if side == "bare":  # the same number of requests, to the bare app
+                return await _timed(
+                    bare, drive(bare_clients, items[: len(batch)], seconds, want_l2=False)
+                )
+            return await _timed(real, drive(real_clients, batch, seconds, want_l2=True))
+
         for index, batch in enumerate(loaded):
-            # Back to back, the order turning each round (bare first, then realname
-            # first, ...): neither side always meets the machine a few seconds later.
-            bare_items = items[: len(batch)]
-            if index % 2 == 0:
-                bare_run = await _timed(
-                    bare, drive(bare_clients, bare_items, seconds, want_l2=False)
-                )
-                real_run = await _timed(real, drive(real_clients, batch, seconds, want_l2=True))
-            else:
-                real_run = await _timed(real, drive(real_clients, batch, seconds, want_l2=True))
-                bare_run = await _timed(
-                    bare, drive(bare_clients, bare_items, seconds, want_l2=False)
-                )
-            pairs.append((bare_run, real_run))
+            done = {side: await loaded_run(side, batch) for side in _round_order(index)}
+            pairs.append((done["bare"], done["realname"]))
         bare_one = await _timed(
             bare, drive(bare_clients[:1], items[:sequential], seconds, want_l2=False)
         )
@@ -1171,13 +1173,14 @@ def report_http(result: HttpResult, concurrency: int) -> float:
     print(header)
     print("-" * len(header))
     rows: list[tuple[str, Run]] = []
-    for index, (bare, realname) in enumerate(result.rounds, start=1):
-        pair = [("bare FastAPI + 1 insert", bare), ("realname L2 verification", realname)]
-        tag = f" #{index}" if len(result.rounds) > 1 else ""
-        rows += [(label + tag, run) for label, run in (pair if index % 2 else pair[::-1])]
+    labels = {"bare": "bare FastAPI + 1 insert", "realname": "realname L2 verification"}
+    for index, (bare, realname) in enumerate(result.rounds):
+        tag = f" #{index + 1}" if len(result.rounds) > 1 else ""
+        runs = {"bare": bare, "realname": realname}
+        rows += [(labels[side] + tag, runs[side]) for side in _round_order(index)]
     rows += [
-        ("bare FastAPI + 1 insert", result.bare_sequential),
-        ("realname L2 verification", result.realname_sequential),
+        (labels["bare"], result.bare_sequential),
+        (labels["realname"], result.realname_sequential),
     ]
     for label, run in rows:
         print(

@@ -300,6 +300,12 @@ def withdraw_consent(
     return ConsentsOut(active=sorted(users.withdraw_consent(session, account, kind, utcnow())))
 
 
+#: What ``?lang=`` and ``X-Device-Id`` accept (FastAPI checks them from the signature
+#: below; the fast path checks the same bounds).
+_LANGUAGES: tuple[str, ...] = get_args(Language)
+_DEVICE_ID_MAX = 128
+
+
 async def _submit_fast(request: Request) -> Response | None:
     """:func:`submit_identity` for a well-formed request, read without FastAPI's
     per-parameter machinery (:mod:`realname.api.fast_path`); ``None`` for anything
@@ -322,12 +328,6 @@ async def _submit_fast(request: Request) -> Response | None:
         device_id,
     )
     return json_response(submitted)
-
-
-#: What ``?lang=`` and ``X-Device-Id`` accept (FastAPI checks them from the signature
-#: below; the fast path checks the same bounds).
-_LANGUAGES: tuple[str, ...] = get_args(Language)
-_DEVICE_ID_MAX = 128
 
 
 @router.post("/{user_id}/verifications", response_model=SubmittedOut)
