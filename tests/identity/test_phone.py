@@ -5,6 +5,7 @@ import dataclasses
 import phonenumbers
 import pytest
 from hypothesis import given
+from phonenumbers import PhoneNumberType, geocoder
 from phonenumbers import carrier as pn_carrier
 
 from realname.identity import MobileNumber, PhoneInvalid, phone
@@ -85,11 +86,34 @@ def test_home_location() -> None:
     assert (virtual.home_province, virtual.home_city) == (None, None)
 
 
+def test_home_location_is_what_the_geocoder_says_for_the_type_already_known() -> None:
+    # _home is handed the type parse() worked out, instead of letting the geocoder's
+    # one-call form work it out again; the description must not change for any type:
+    # mobile, fixed line, toll-free (800), shared cost (400) and unknown (95588).
+    written = [f"{prefix}1234" for prefix in range(1300000, 2000000, 7919)]
+    written += [f"0{prefix}" for prefix in range(200000000, 999999999, 10472939)]
+    written += ["4001234567", "8001234567", "95588", "10086"]
+    kinds = set()
+    for text in written:
+        number = phonenumbers.parse(text, "CN")
+        kind = phonenumbers.number_type(number)
+        kinds.add(kind)
+        whole = geocoder.description_for_number(number, "zh").strip()
+        assert phone._home(number, kind) == phone._home_of(whole), text
+    assert {
+        PhoneNumberType.MOBILE,
+        PhoneNumberType.FIXED_LINE,
+        PhoneNumberType.TOLL_FREE,
+        PhoneNumberType.SHARED_COST,
+        PhoneNumberType.UNKNOWN,
+    } <= kinds
+
+
 def test_autonomous_regions_get_their_official_names() -> None:
     seen = set()
     for prefix in range(1300000, 1400000, 137):
         number = phonenumbers.parse(f"{prefix}1234", "CN")
-        seen.add(phone._home(number))
+        seen.add(phone._home(number, phonenumbers.number_type(number)))
     provinces = {province for province, _ in seen}
     assert {"新疆维吾尔自治区", "广西壮族自治区", "内蒙古自治区"} <= provinces
     assert not {"新疆", "广西", "内蒙古", "宁夏", "西藏"} & provinces

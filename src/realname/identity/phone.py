@@ -112,10 +112,25 @@ _MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
 _PROVINCE = re.compile(r"(.+?省|内蒙古|广西|西藏|宁夏|新疆)(.*)")
 
 
-def _home(number: phonenumbers.PhoneNumber) -> tuple[str | None, str | None]:
+def _home(number: phonenumbers.PhoneNumber, kind: PhoneNumberType) -> tuple[str | None, str | None]:
+    """Where the number was issued, from libphonenumber's zh geocoding data.
+
+    ``kind`` is the number's type, already worked out by the caller:
+    ``geocoder.description_for_number`` would work it out again (a second pass over
+    the patterns, a tenth of a first parse) before making exactly this choice.
+    """
+    if kind == PhoneNumberType.UNKNOWN:
+        description = ""
+    elif phonenumbers.is_number_type_geographical(kind, number.country_code):
+        description = geocoder.description_for_valid_number(number, "zh")
+    else:
+        description = geocoder.country_name_for_number(number, "zh")
+    return _home_of(description.strip())
+
+
+def _home_of(description: str) -> tuple[str | None, str | None]:
     # libphonenumber gives one string ("江苏省常州市", "新疆乌鲁木齐市", "北京市",
     # "中国" when it only knows the country); it is split into province and city here.
-    description = geocoder.description_for_number(number, "zh").strip()
     for city in _MUNICIPALITIES:
         if description.startswith(city):
             return city + "市", city + "市"
@@ -178,7 +193,7 @@ def _parse(number: str) -> MobileNumber | PhoneReason:
     block = _block(national)
     if block is None:
         return "unknown_range"
-    province, city = _home(parsed)
+    province, city = _home(parsed, kind)
     return MobileNumber(
         national=national,
         e164=phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164),
