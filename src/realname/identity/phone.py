@@ -46,6 +46,8 @@ __all__ = [
 ]
 
 Carrier = Literal["cmcc", "cucc", "ctcc", "cbn"]
+#: The country calling code of mainland China (E.164).
+_MAINLAND = 86
 _CARRIERS: frozenset[str] = frozenset(("cmcc", "cucc", "ctcc", "cbn"))
 
 
@@ -112,16 +114,17 @@ _MUNICIPALITIES = ("北京", "天津", "上海", "重庆")
 _PROVINCE = re.compile(r"(.+?省|内蒙古|广西|西藏|宁夏|新疆)(.*)")
 
 
-def _home(number: phonenumbers.PhoneNumber, kind: PhoneNumberType) -> tuple[str | None, str | None]:
+def _home(number: phonenumbers.PhoneNumber, kind: int) -> tuple[str | None, str | None]:
     """Where the number was issued, from libphonenumber's zh geocoding data.
 
-    ``kind`` is the number's type, already worked out by the caller:
+    ``kind`` is the number's type (a :class:`PhoneNumberType` value), already worked
+    out by the caller, and the number is a mainland one:
     ``geocoder.description_for_number`` would work it out again (a second pass over
     the patterns, a tenth of a first parse) before making exactly this choice.
     """
     if kind == PhoneNumberType.UNKNOWN:
         description = ""
-    elif phonenumbers.is_number_type_geographical(kind, number.country_code):
+    elif phonenumbers.is_number_type_geographical(kind, _MAINLAND):
         description = geocoder.description_for_valid_number(number, "zh")
     else:
         description = geocoder.country_name_for_number(number, "zh")
@@ -179,7 +182,7 @@ def _parse(number: str) -> MobileNumber | PhoneReason:
         parsed = phonenumbers.parse(text, "CN")
     except phonenumbers.NumberParseException:
         return "not_a_number"
-    if parsed.country_code != 86:
+    if parsed.country_code != _MAINLAND:
         return "not_mainland"
     national = str(parsed.national_number)
     looks_mobile = len(national) == 11 and national.startswith("1")
