@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
+from pathlib import Path
 
 import pytest
 
 from bench import bench_api
+from realname.identity import id_number, phone
 
 TINY = [
     "--citizens", "200",
@@ -167,3 +170,22 @@ def test_a_level_cut_short_by_the_world_says_so(capsys: pytest.CaptureFixture[st
     assert "3,000 of the 10,000 verifications meant (too few eligible citizens" in (
         capsys.readouterr().out
     )
+
+
+def test_sign_up_leaves_no_parse_remembered(tmp_path: Path) -> None:
+    """Set-up is not measured: a verification must not find its phone and ID numbers
+    already parsed by the sign-up, in one run and not in another."""
+    sandbox = tmp_path / "sandbox.db"
+    bench_api.make_world(sandbox, 200)
+    with bench_api.SandboxStore(sandbox) as store:
+        people = bench_api.eligible_people(
+            store, bench_api.default_policies().product(bench_api.PRODUCT), 3
+        )
+    realname = bench_api.build_realname(tmp_path / "realname", sandbox)
+    try:
+        users = asyncio.run(bench_api.sign_up(realname, people))
+    finally:
+        realname.close()
+    assert [person for _, person in users] == people
+    assert phone._parse.cache_info().currsize == 0
+    assert id_number._checked.cache_info().currsize == 0

@@ -212,3 +212,16 @@ def test_repeated_parses_give_the_same_answer_and_fresh_errors() -> None:
     assert errors[0] is not errors[1]
     assert [error.reason for error in errors] == ["not_mainland", "not_mainland"]
     assert phone._parse.cache_info().maxsize == phone.PARSE_CACHE_SIZE
+
+
+def test_forgetting_recent_values_empties_both_parse_caches() -> None:
+    from realname.identity import forget_recent_values, id_number
+
+    before = phone.parse("13912345678")
+    id_number.validate("11010519491231002X")
+    assert phone._parse.cache_info().currsize > 0
+    assert id_number._checked.cache_info().currsize > 0
+    forget_recent_values()
+    assert phone._parse.cache_info().currsize == 0
+    assert id_number._checked.cache_info().currsize == 0
+    assert phone.parse("13912345678") == before  # parsed again, the same answer
