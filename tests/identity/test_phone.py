@@ -8,7 +8,7 @@ from hypothesis import given
 from phonenumbers import PhoneNumberType, geocoder
 from phonenumbers import carrier as pn_carrier
 
-from realname.identity import MobileNumber, PhoneInvalid, phone
+from realname.identity import MobileNumber, PhoneInvalid, forget_recent_values, id_number, phone
 from realname.identity._data import read_table
 
 from .conftest import leaks, mobile_numbers
@@ -215,8 +215,6 @@ def test_repeated_parses_give_the_same_answer_and_fresh_errors() -> None:
 
 
 def test_forgetting_recent_values_empties_both_parse_caches() -> None:
-    from realname.identity import forget_recent_values, id_number
-
     before = phone.parse("13912345678")
     id_number.validate("11010519491231002X")
     assert phone._parse.cache_info().currsize > 0

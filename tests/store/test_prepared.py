@@ -318,7 +318,7 @@ def test_the_generated_binder_takes_values_defaults_and_list_items_in_sql_order(
             "p_outcome": "failure",
             "p_kind_0": "a",
         }
-    assert values({**params, "outcome": "success"})[2 if positional else "p_outcome"] == ("success")
+    assert values({**params, "outcome": "success"})[2 if positional else "p_outcome"] == "success"
     with pytest.raises(exc.ArgumentError, match="'kinds'"):
         values({"at": 5})
     raising = prepared_module._binder(
