@@ -63,16 +63,22 @@ def _toggle(on: bool) -> None:
     )
 
 
-async def _counted(requests: Sequence[Callable[[], Awaitable[None]]]) -> None:
+async def _counted(requests: Sequence[Callable[[], Awaitable[None]]], flows: int = 1) -> None:
+    """The warm-up requests one at a time, then the counted ones ``flows`` at a time."""
     for request in requests[:WARMUP]:
         await request()
+    counted = iter(requests[WARMUP:])
+
+    async def flow() -> None:
+        for request in counted:
+            await request()
+
     _toggle(True)
-    for request in requests[WARMUP:]:
-        await request()
+    await asyncio.gather(*(flow() for _ in range(flows)))
     _toggle(False)
 
 
-async def bare_side(requests: int) -> None:
+async def bare_side(requests: int, flows: int) -> None:
     """Under Valgrind: count the bare endpoint's requests."""
     work = Path(tempfile.mkdtemp(prefix="realname-cost-"))
     bare = bare_app(work / "bare.db")
@@ -86,10 +92,10 @@ async def bare_side(requests: int) -> None:
             response = await client.post("/items", json=body)
             assert response.status_code == 200, response.text
 
-        await _counted([insert] * (WARMUP + requests))
+        await _counted([insert] * (WARMUP + requests), flows)
 
 
-async def realname_side(requests: int, citizens: int) -> None:
+async def realname_side(requests: int, citizens: int, flows: int) -> None:
     """Under Valgrind: count realname's L2 verifications, each of a fresh user."""
     work = Path(tempfile.mkdtemp(prefix="realname-cost-"))
     make_world(work / "sandbox.db", citizens)
@@ -122,7 +128,7 @@ async def realname_side(requests: int, citizens: int) -> None:
 
                 return request
 
-            await _counted([verify(user) for user in users])
+            await _counted([verify(user) for user in users], flows)
         realname.close()
 
 
@@ -144,6 +150,8 @@ def _instructions(args: argparse.Namespace, side: str) -> int:
         str(args.requests),
         "--citizens",
         str(args.citizens),
+        "--flows",
+        str(args.flows),
     ]
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
@@ -163,8 +171,8 @@ def parent(args: argparse.Namespace) -> int:
     bare = _instructions(args, "bare") / args.requests
     realname = _instructions(args, "realname") / args.requests
     print(
-        f"instructions per request, in process through ASGI, {args.requests} requests each "
-        "(HTTP client and transport included on both sides):"
+        f"instructions per request, in process through ASGI, {args.requests} requests each, "
+        f"{args.flows} at a time (HTTP client and transport included on both sides):"
     )
     print(f"  bare FastAPI + 1 insert     {bare / 1e6:8.2f} M")
     print(f"  realname L2 verification    {realname / 1e6:8.2f} M")
@@ -176,13 +184,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
     parser.add_argument("--requests", type=int, default=30)
     parser.add_argument("--citizens", type=int, default=1000)
+    parser.add_argument(
+        "--flows",
+        type=int,
+        default=1,
+        help="requests in flight at a time (verifications finishing together commit together)",
+    )
     parser.add_argument("--side", choices=["bare", "realname"], help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.side == "bare":
-        asyncio.run(bare_side(args.requests))
+        asyncio.run(bare_side(args.requests, args.flows))
         return 0
     if args.side == "realname":
-        asyncio.run(realname_side(args.requests, args.citizens))
+        asyncio.run(realname_side(args.requests, args.citizens, args.flows))
         return 0
     return parent(args)
 

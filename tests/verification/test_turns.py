@@ -1,4 +1,4 @@
-"""Finishers of verifications let ready work go first, one at a time, never starved."""
+"""Finishers of verifications let ready work go first, then go in cohorts, never starved."""
 
 from __future__ import annotations
 
@@ -45,7 +45,7 @@ async def _ready_work_goes_before_a_finisher() -> None:
         remove_from(loop)
 
 
-async def _finishers_go_one_at_a_time_in_arrival_order() -> None:
+async def _finishers_waiting_together_go_together_in_arrival_order() -> None:
     loop = asyncio.get_running_loop()
     install_on(loop)
     try:
@@ -59,10 +59,30 @@ async def _finishers_go_one_at_a_time_in_arrival_order() -> None:
         starter = asyncio.create_task(_starter("s", 1, log))
         flows = [asyncio.create_task(finish_then_start(name)) for name in ("A", "B", "C")]
         await asyncio.gather(starter, *flows)
-        # Each flow's next request reaches its wait before the next finisher goes.
-        assert log == ["s0", "A", "a0", "a1", "B", "b0", "b1", "C", "c0", "c1"]
+        # They go as one cohort once nothing else is ready, back to back (each to its
+        # first wait), so their writes can share a commit (realname.store.group_commit).
+        assert log == ["s0", "A", "a0", "B", "b0", "C", "c0", "a1", "b1", "c1"]
     finally:
         remove_from(loop)
+
+
+async def _a_cohort_is_bounded_and_each_finisher_knows_whether_others_follow() -> None:
+    loop = asyncio.get_running_loop()
+    gate = FinishingGate(loop, cohort=2)
+    told: list[tuple[str, bool]] = []
+
+    async def finish(name: str) -> None:
+        told.append((name, await gate.turn()))
+
+    starter = asyncio.create_task(_starter("s", 1, []))
+    await asyncio.gather(starter, *(finish(name) for name in ("A", "B", "C")))
+    # Two go together (A is told B follows); C waits for the next idle moment, alone.
+    assert told == [("A", True), ("B", False), ("C", False)]
+
+
+async def _a_finisher_that_goes_at_once_is_told_nobody_follows() -> None:
+    gate = FinishingGate(asyncio.get_running_loop())
+    assert await gate.turn() is False
 
 
 async def _a_timer_already_due_is_ready_work() -> None:
@@ -136,8 +156,16 @@ def test_ready_work_goes_before_a_finisher() -> None:
     asyncio.run(_ready_work_goes_before_a_finisher())
 
 
-def test_finishers_go_one_at_a_time_in_arrival_order() -> None:
-    asyncio.run(_finishers_go_one_at_a_time_in_arrival_order())
+def test_finishers_waiting_together_go_together_in_arrival_order() -> None:
+    asyncio.run(_finishers_waiting_together_go_together_in_arrival_order())
+
+
+def test_a_cohort_is_bounded_and_each_finisher_knows_whether_others_follow() -> None:
+    asyncio.run(_a_cohort_is_bounded_and_each_finisher_knows_whether_others_follow())
+
+
+def test_a_finisher_that_goes_at_once_is_told_nobody_follows() -> None:
+    asyncio.run(_a_finisher_that_goes_at_once_is_told_nobody_follows())
 
 
 def test_a_timer_already_due_is_ready_work() -> None:

@@ -78,7 +78,7 @@ def create_app(settings: Settings | None = None, context: AppContext | None = No
     install_dispatcher(app)
     install_checkpointer(app)
     install_rerun_loop(app, interval=context.settings.rerun_interval_seconds)
-    install_finishing_gate(app)
+    install_finishing_gate(app, context.engine)
     install_gc_tuning(app)  # last: it wraps every other startup
     return app
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from realname.errors import ConfigurationError, RealnameError
+from realname.store import group_commit
 from realname.store.turnstile import turnstile_for
 from realname.store.wal import SAFETY_NET_PAGES, mark_background_checkpoints
 
@@ -129,7 +130,12 @@ def _configure_sqlite(
     turnstile = turnstile_for(path)
 
     def do_begin(dbapi_connection: Any) -> None:
+        batch = group_commit.serving(dbapi_connection)
+        if batch is not None:  # a member of a shared transaction (group_commit)
+            batch.begin_member(dbapi_connection)
+            return
         if not _READ_ONLY.get():
+            group_commit.before_other_writer(dbapi_connection)
             turnstile.enter(dbapi_connection, SQLITE_BUSY_TIMEOUT_MS / 1000)
         try:
             _begin(dbapi_connection)
@@ -137,10 +143,15 @@ def _configure_sqlite(
             turnstile.leave(dbapi_connection)  # nothing when it was not entered
             raise
 
-    def leaving(end: Callable[[Any], None]) -> Callable[[Any], None]:
-        """``end`` (commit, rollback, close), then the next writer's turn."""
+    def leaving(end: Callable[[Any], None], *, commit: bool) -> Callable[[Any], None]:
+        """``end`` (commit, rollback), then the next writer's turn; a batch member's
+        end is its savepoint's, the shared transaction going on."""
 
         def ended(dbapi_connection: Any) -> None:
+            batch = group_commit.serving(dbapi_connection)
+            if batch is not None and batch.in_member:
+                batch.end_member(dbapi_connection, commit=commit)
+                return
             try:
                 end(dbapi_connection)
             finally:
@@ -148,10 +159,17 @@ def _configure_sqlite(
 
         return ended
 
+    def do_close(dbapi_connection: Any) -> None:
+        try:
+            close(dbapi_connection)
+        finally:
+            turnstile.leave(dbapi_connection)
+
+    close = dialect.do_close
     dialect.do_begin = do_begin  # type: ignore[method-assign]
-    dialect.do_commit = leaving(dialect.do_commit)  # type: ignore[method-assign,assignment]
-    dialect.do_rollback = leaving(dialect.do_rollback)  # type: ignore[method-assign,assignment]
-    dialect.do_close = leaving(dialect.do_close)  # type: ignore[method-assign,assignment]
+    dialect.do_commit = leaving(dialect.do_commit, commit=True)  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = leaving(dialect.do_rollback, commit=False)  # type: ignore[method-assign,assignment]
+    dialect.do_close = do_close  # type: ignore[method-assign]
 
 
 def _begin(dbapi_connection: Any) -> None:
@@ -173,6 +191,11 @@ def read_only() -> Iterator[None]:
         yield
     finally:
         _READ_ONLY.reset(token)
+
+
+def sqlite_file(engine: Engine) -> Path | None:
+    """The file of a SQLite engine (``None`` for PostgreSQL or an in-memory database)."""
+    return _sqlite_file(engine.url) if _is_sqlite(engine.url) else None
 
 
 def begins_immediate(bind: Engine | Connection) -> bool:

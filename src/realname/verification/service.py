@@ -22,6 +22,7 @@ from realname.authorities.protocol import Provider
 from realname.credentials.lifecycle import revoke_account_credentials
 from realname.credentials.status_list import RevokeReason
 from realname.privacy.vault import Vault
+from realname.store import group_commit
 from realname.store.models import Account, VerificationResult
 from realname.store.repositories import audit
 from realname.store.repositories.checks import (
@@ -267,7 +268,10 @@ async def verify(
         possession=possession,
     )
     evidence, records = await gather_evidence(evidence, provider)
-    await finishing_turn()  # what starts asking an authority goes first (turns.py)
+    # What starts asking an authority goes first (turns.py); the verifications that
+    # finish together write together, when the caller allows (group_commit).
+    more_follow = await finishing_turn()
+    group_commit.join(session, last=not more_follow)
     diagnosis = diagnose(evidence, now=now)
 
     if person is not None:

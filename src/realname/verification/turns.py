@@ -17,11 +17,16 @@ wave (a trace of every call's start and end).
 
 :class:`FinishingGate` reorders the two kinds: a verification about to finish
 (:func:`finishing_turn`, after its last answer) waits while anything else is
-ready to run on the loop, and one finisher goes at a time. Starting work, which is
-short and ends in a wait on an authority, goes first; the long finishing work fills
-the time the authorities take. A finisher never waits longer than
-:data:`MAX_GAP` after the previous one went, whatever arrives meanwhile, so
-steady other traffic cannot starve verifications.
+ready to run on the loop. Starting work, which is short and ends in a wait on an
+authority, goes first; the long finishing work fills the time the authorities
+take. A finisher never waits longer than :data:`MAX_GAP` after the previous ones
+went, whatever arrives meanwhile, so steady other traffic cannot starve
+verifications.
+
+The finishers waiting when their moment comes go together, a cohort of at most
+:data:`COHORT`, back to back: on SQLite their writes then share one transaction
+and one commit (:mod:`realname.store.group_commit`), and each is told whether
+others of its cohort follow it, so the last one commits at once.
 
 Knowing what is ready means reading asyncio's ready queue and timer heap
 (``loop._ready``, ``loop._scheduled``), which asyncio does not expose: no library
@@ -39,6 +44,10 @@ from typing import Any
 #: Longest time (seconds) finishers wait after the previous one went, whatever else
 #: is ready: a bound on how long other traffic can hold verifications back.
 MAX_GAP = 0.05
+#: Finishers let go together at most: they run back to back, and on SQLite their
+#: writes share one transaction (realname.store.group_commit), which holds the
+#: database's write lock for all of them.
+COHORT = 8
 
 _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FinishingGate] = (
     weakref.WeakKeyDictionary()
@@ -46,31 +55,39 @@ _GATES: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, FinishingGate] = (
 
 
 class FinishingGate:
-    """Lets finishers of one event loop go one at a time, when nothing else is ready."""
+    """Lets finishers of one event loop go in cohorts, when nothing else is ready."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop, *, max_gap: float = MAX_GAP) -> None:
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, *, max_gap: float = MAX_GAP, cohort: int = COHORT
+    ) -> None:
         self._loop = loop
         self._max_gap = max_gap
+        self._cohort = cohort
         self._waiting: deque[asyncio.Future[None]] = deque()
         self._pumping = False
         self._last_went = loop.time()
+        #: Finishers of the cohort let go last that have not yet taken their turn.
+        self._cohort_left = 0
 
     @property
     def waiting(self) -> int:
         """Finishers waiting for their turn now."""
         return sum(not future.done() for future in self._waiting)
 
-    async def turn(self) -> None:
-        """Wait for this finisher's turn (at once when nothing else is ready)."""
+    async def turn(self) -> bool:
+        """Wait for this finisher's turn (at once when nothing else is ready); whether
+        others of its cohort are to run right after it."""
         if not self._waiting and not self._busy():
             self._last_went = self._loop.time()
-            return
+            return False
         future: asyncio.Future[None] = self._loop.create_future()
         self._waiting.append(future)
         if not self._pumping:
             self._pumping = True
             self._loop.call_soon(self._pump)
         await future
+        self._cohort_left = max(0, self._cohort_left - 1)
+        return self._cohort_left > 0
 
     def _busy(self) -> bool:
         """Other work is ready: callbacks queued, or a timer already due.
@@ -95,7 +112,14 @@ class FinishingGate:
             return
         now = self._loop.time()
         if not self._busy() or now - self._last_went >= self._max_gap:
-            waiting.popleft().set_result(None)
+            # A cohort: they run back to back, and share one commit (group_commit).
+            released = 0
+            while waiting and released < self._cohort:
+                future = waiting.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    released += 1
+            self._cohort_left = released
             self._last_went = now
         if waiting:
             self._loop.call_soon(self._pump)
@@ -117,9 +141,10 @@ def remove_from(loop: asyncio.AbstractEventLoop) -> None:
     _GATES.pop(loop, None)
 
 
-async def finishing_turn() -> None:
-    """Wait for the turn to finish a verification on this loop's gate, if it has one."""
+async def finishing_turn() -> bool:
+    """Wait for the turn to finish a verification on this loop's gate, if it has one;
+    whether other finishers are let go with this one and run right after it."""
     gate = _GATES.get(asyncio.get_running_loop())
-    if gate is not None:
-        await gate.turn()
-
+    if gate is None:
+        return False
+    return await gate.turn()

@@ -32,6 +32,7 @@ from realname.privacy.erasure import erase_user
 from realname.privacy.export import export_user
 from realname.risk import service as risk
 from realname.risk.signals import Action as RiskAction
+from realname.store import group_commit
 from realname.store.db import read_only
 from realname.store.repositories.people import read_account_phone
 from realname.store.repositories.tenants import ApiKeyPrincipal
@@ -349,6 +350,9 @@ async def submit_identity(
     context = app_context(request)  # not ContextDep: one dependency level less
     # Its own session, not SessionDep: all its database work is this one block.
     with transaction_session(context) as session:
+        # Its writes may share a transaction with other verifications finishing
+        # now: the answer waits for that commit (settled, below).
+        group_commit.allow(session)
         # What the verification reads before asking the authorities is a snapshot
         # that takes no write lock (users.submit ends it); its writes come after.
         with read_only():
@@ -374,6 +378,7 @@ async def submit_identity(
             sms=context.sms,
         )
         view = users.status(session, account, lang, submitted.outcome.result)
+    await group_commit.settled(session)
     # Built after the commit: SQLite's write lock is not held while it is.
     return _submitted_out(view, submitted.phone_challenge)
 
