@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from realname.store import group_commit
@@ -243,6 +243,31 @@ def test_a_writer_on_another_thread_waits_for_the_batch_then_writes(
 
     _run_with_batch(engine, path, body)
     assert _stored(engine) == ["a", "thread"]
+
+
+def test_a_lost_connection_fails_its_members_and_the_next_get_a_new_one(
+    database: tuple[Engine, Path],
+) -> None:
+    engine, path = database
+    outcomes: list[str] = []
+
+    async def body(batch: group_commit.WriteBatch) -> None:
+        async def first() -> None:
+            try:
+                await _member(engine, "a", last=False)
+                outcomes.append("a stored")
+            except DBAPIError:
+                outcomes.append("a refused")
+
+        member = asyncio.ensure_future(first())
+        await asyncio.sleep(0)  # "a" has written; the shared transaction is open
+        batch.connection().invalidate()  # as SQLAlchemy does after a disconnect
+        await member
+        await _member(engine, "b", last=True)
+
+    _run_with_batch(engine, path, body)
+    assert outcomes == ["a refused"]
+    assert _stored(engine) == ["b"]
 
 
 def test_without_allow_a_session_writes_in_a_transaction_of_its_own(

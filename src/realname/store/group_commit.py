@@ -50,7 +50,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.orm import Session
 
-from realname.store.turnstile import _raw_id, turnstile_for
+from realname.store.turnstile import raw_connection_id, turnstile_for
 
 logger = logging.getLogger(__name__)
 
@@ -99,13 +99,33 @@ class WriteBatch:
     # ------------------------------------------------------------------ members
 
     def connection(self) -> Connection:
-        """The connection members write on, checked out for the batch's life."""
-        if self._connection is None or self._connection.closed:
+        """The connection members write on, checked out for the batch's life (a new
+        one if SQLAlchemy invalidated it after an error)."""
+        current = self._connection
+        if current is None or current.closed or current.invalidated:
+            if current is not None:
+                self._abandon(current)
             connection = self.engine.connect()
             self._raw = connection.connection.dbapi_connection
-            _SERVING[_raw_id(self._raw)] = self
+            _SERVING[raw_connection_id(self._raw)] = self
             self._connection = connection
         return self._connection
+
+    def _abandon(self, connection: Connection) -> None:
+        """Forget a connection that is no longer usable, and the transaction it had."""
+        _SERVING.pop(raw_connection_id(self._raw), None)
+        if self._open:
+            self._open = False
+            _OPEN.pop(self._thread, None)
+            self._turnstile.leave(self._raw)
+            future = self._committed
+            if future is not None and not future.done():
+                future.set_exception(
+                    exc.InvalidRequestError("The shared transaction's connection was lost.")
+                )
+                future.add_done_callback(_retrieved)
+        with contextlib.suppress(Exception):
+            connection.close()
 
     def latest(self) -> asyncio.Future[None] | None:
         """The latest shared transaction's commit: pending while it is open, then
@@ -153,7 +173,7 @@ class WriteBatch:
 
     def _commit_when_idle(self) -> None:
         if self._in_member:  # a member awaited mid-transaction: commit after it ends
-            self._loop.call_soon(self._commit_when_idle)
+            self._loop.call_later(0.001, self._commit_when_idle)
             return
         self.commit()
 
@@ -192,7 +212,7 @@ class WriteBatch:
         """Commit what is open and hand the connection back."""
         self.commit()
         if self._connection is not None:
-            _SERVING.pop(_raw_id(self._raw), None)
+            _SERVING.pop(raw_connection_id(self._raw), None)
             self._connection.close()
             self._connection = None
 
@@ -253,7 +273,7 @@ async def settled(session: Session) -> None:
 
 def serving(raw: Any) -> WriteBatch | None:
     """The batch whose connection ``raw`` is (``None`` for any other connection)."""
-    return _SERVING.get(_raw_id(raw)) if _SERVING else None
+    return _SERVING.get(raw_connection_id(raw)) if _SERVING else None
 
 
 def before_other_writer(raw: Any) -> None:

@@ -78,11 +78,13 @@ class WriterTurnstile:
             self._lock.release()
             raise
         self._owner_thread = me
-        self._owner_connection = _raw_id(connection)
+        self._owner_connection = raw_connection_id(connection)
 
     def leave(self, connection: Any) -> None:
         """Let the next writer in, if ``connection`` holds the turn (else nothing)."""
-        if self._owner_connection is None or self._owner_connection != _raw_id(connection):
+        if self._owner_connection is None or self._owner_connection != raw_connection_id(
+            connection
+        ):
             return
         self._owner_thread = self._owner_connection = None
         try:
@@ -112,7 +114,7 @@ class WriterTurnstile:
             self._pid = pid
 
 
-def _raw_id(connection: Any) -> int:
+def raw_connection_id(connection: Any) -> int:
     """The identity of the DBAPI connection behind ``connection`` (SQLAlchemy passes
     either the driver's connection or its pool's proxy of it)."""
     return id(getattr(connection, "dbapi_connection", None) or connection)
