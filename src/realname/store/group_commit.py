@@ -105,11 +105,10 @@ class WriteBatch:
         if current is None or current.closed or current.invalidated:
             if current is not None:
                 self._abandon(current)
-            connection = self.engine.connect()
-            self._raw = connection.connection.dbapi_connection
+            current = self._connection = self.engine.connect()
+            self._raw = current.connection.dbapi_connection
             _SERVING[raw_connection_id(self._raw)] = self
-            self._connection = connection
-        return self._connection
+        return current
 
     def _abandon(self, connection: Connection) -> None:
         """Forget a connection that is no longer usable, and the transaction it had."""
