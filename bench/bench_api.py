@@ -100,7 +100,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -1049,12 +1049,10 @@ async def _engine_run(
     return run, most_rounds
 
 
-async def _api_run(
-    realname: Realname, users: Sequence[User], flows: int, seconds: float, ramp: float = 0.0
-) -> Run:
-    """``flows`` workers through one in-process client verify ``users[1:]`` (the
-    first warms up), one user per request, inside the app's lifespan as a server
-    runs it (its startup, and its background threads and loops, included)."""
+@contextlib.asynccontextmanager
+async def in_process_client(realname: Realname) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of ``realname``'s app through ASGI (no sockets), with the tenant's key,
+    inside the app's lifespan as a server runs it."""
     # raise_app_exceptions: the app's own exceptions reach the driver, which counts
     # them by kind (a uvicorn server would answer 500 and log them).
     async with (
@@ -1066,6 +1064,16 @@ async def _api_run(
             timeout=120,
         ) as client,
     ):
+        yield client
+
+
+async def _api_run(
+    realname: Realname, users: Sequence[User], flows: int, seconds: float, ramp: float = 0.0
+) -> Run:
+    """``flows`` workers through one in-process client verify ``users[1:]`` (the
+    first warms up), one user per request, inside the app's lifespan as a server
+    runs it (its startup, and its background threads and loops, included)."""
+    async with in_process_client(realname) as client:
         await drive([client], [verification(users[0])], seconds, want_l2=True)
         calls = [verification(user) for user in users[1:]]
         return await drive([client] * flows, calls, seconds, want_l2=True, ramp=ramp, steady=True)

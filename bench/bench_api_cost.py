@@ -1,6 +1,6 @@
 """Instructions per request: an L2 verification against the bare one-insert endpoint.
 
-Run as ``python bench/bench_api_cost.py [--requests N] [--citizens N]``. Needs
+Run as ``python bench/bench_api_cost.py [--requests N] [--citizens N] [--flows F]``. Needs
 Valgrind (``apt-get install valgrind``); without it the script says so and exits 2.
 
 Why a second API benchmark: ``bench_api.py`` measures requests per second and CPU
@@ -8,7 +8,9 @@ milliseconds, and both move with whatever else shares the machine (CPU caches,
 frequency, time slices). The number of instructions a request executes does
 not: Valgrind's callgrind counts them exactly, so a change of a few per cent is
 visible from one run to the next. Both sides run in this process through
-``httpx.ASGITransport`` (no sockets), driven one request at a time, and are counted
+``httpx.ASGITransport`` (no sockets), driven one request at a time (``--flows``: that
+many at a time, so that verifications finishing together share commits as under
+load, :mod:`realname.store.group_commit`), and are counted
 the same way in the same run: the ratio ``bare ÷ realname`` is what the throughput
 ratio of ``bench_api.py`` would be if both were CPU-bound on the same core — with
 the HTTP client's and the ASGI transport's own instructions counted on both sides,

@@ -11,6 +11,7 @@ from bench.bench_api import (
     PRODUCT,
     build_realname,
     eligible_people,
+    in_process_client,
     make_world,
     sign_up,
     verification,
@@ -36,14 +37,7 @@ def test_verifications_finishing_together_commit_together_and_each_is_stored(
     users = asyncio.run(sign_up(realname, people))
 
     async def verify_all() -> tuple[int, int, list[httpx.Response], list[httpx.Response]]:
-        async with (
-            realname.app.router.lifespan_context(realname.app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=realname.app),
-                base_url="http://realname.test",
-                headers={"Authorization": f"Bearer {realname.key}"},
-            ) as client,
-        ):
+        async with in_process_client(realname) as client:
             batch = group_commit.batch_of(asyncio.get_running_loop())
             assert batch is not None
             answers = await asyncio.gather(
