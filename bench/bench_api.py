@@ -1,9 +1,9 @@
 """API benchmark: L2 verifications/s through the HTTP API, and how well it hides latency.
 
 Run as ``python bench/bench_api.py [--citizens N] [--requests M] [--concurrency C]
-[--http-rounds K] [--levels 50,200,1000] [--repeat R] [--latency-ms 200]
-[--level-seconds S]``. Every figure is printed next to a baseline measured in the same
-run on the same machine:
+[--http-rounds K] [--reference-flows F] [--levels 50,200,1000] [--repeat R]
+[--latency-ms 200] [--level-seconds S]``. Every figure is printed next to a baseline
+measured in the same run on the same machine:
 
 1. **Throughput.** ``POST /v1/users/{id}/verifications`` (one L2 verification of a
    user signed in by SMS code, with ``id`` and ``phone`` consents, set up before the
@@ -11,8 +11,18 @@ run on the same machine:
    served by uvicorn on 127.0.0.1 in a subprocess each — with ``--workers N`` (default:
    the CPU count; the same N for both sides) uvicorn's N worker processes on one
    port, each with its own listening socket, app and database connection — and
-   driven by an async httpx client in this process at a fixed concurrency, for
-   ``--requests`` requests or ``--seconds`` seconds, whichever ends first. That pair
+   driven by an async httpx client in this process at a fixed concurrency
+   (``--concurrency``, default 64 connections per side), for ``--requests``
+   requests or ``--seconds`` seconds, whichever ends first. Why 64: the figure is a
+   capacity, so each side must have enough requests in flight to keep the machine
+   busy. At 16 connections (the default until December 2026), each of realname's two
+   workers had 8, nearly all finishing together as one cohort
+   (:mod:`realname.store.group_commit`) and then waiting while the other worker's
+   cohort held SQLite's write lock; ``vmstat`` showed the 2-core machine 12-21 %
+   idle during realname's runs, against 0 % during bare's, and realname at 16, 32 and
+   64 connections made 590, 664 and 711 L2/s. At 64 the machine was 5-7 % idle. The
+   bare endpoint is bound by this client at every load (0.94-0.99 of a core; 1,746,
+   1,735 and 1,660 inserts/s at 16, 32 and 64). That pair
    of runs is made ``--http-rounds`` times (default 3), back to back, the side that
    goes first turning each round, and the verdict is the median round's ratio: this
    machine's speed drifts by a quarter within minutes, and two single runs a few
@@ -45,7 +55,9 @@ run on the same machine:
 
    The ideal is honest only if both terms are measured the same way as the level
    itself. So the zero-latency throughput is measured here too — same process, same
-   ASGI transport, same driver, ``--concurrency`` flows, ``--requests`` fresh users,
+   ASGI transport, same driver, ``--reference-flows`` flows (default 16: one process
+   on one core is busy at 16 as at 64 — 470-506 against 472-483 L2/s measured in
+   alternation), ``--requests`` fresh users,
    no latency — and not taken from step 1, whose server has a process (and a core)
    of its own apart from the client. Each level makes ``--rounds`` x flows
    verifications, and at least ``--requests`` as the reference does (a short run is
@@ -1345,7 +1357,18 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--citizens", type=int, default=5000)
     parser.add_argument("--requests", type=int, default=1000, help="timed requests per side")
     parser.add_argument("--sequential", type=int, default=150, help="requests one at a time")
-    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=64,
+        help="step 1: connections per side (enough to keep both sides' servers busy)",
+    )
+    parser.add_argument(
+        "--reference-flows",
+        type=int,
+        default=16,
+        help="step 2: flows of the zero-latency reference and of the engine's ceiling",
+    )
     parser.add_argument(
         "--http-rounds",
         type=int,
@@ -1400,6 +1423,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         and 1 <= args.requests <= 100_000
         and 1 <= args.sequential <= 10_000
         and 1 <= args.concurrency <= 256
+        and 1 <= args.reference_flows <= 256
         and 1 <= args.rounds <= 20
         and 1 <= args.repeat <= 9
         and 1 <= args.http_rounds <= 9
@@ -1456,12 +1480,12 @@ def run(args: argparse.Namespace) -> Results:
 
         with SandboxStore(sandbox) as store:
             people = eligible_people(store, default_policies().product(PRODUCT), 2000)
-        ceiling = engine_zero_latency(workdir / "engine", sandbox, people, args.concurrency)
+        ceiling = engine_zero_latency(workdir / "engine", sandbox, people, args.reference_flows)
         reference = api_zero_latency(
             workdir / "reference",
             sandbox,
             people[: args.requests + 1],
-            args.concurrency,
+            args.reference_flows,
             args.level_seconds,
         )
         print(
@@ -1487,7 +1511,7 @@ def run(args: argparse.Namespace) -> Results:
                     workdir / f"reference-{tag}",
                     sandbox,
                     people[: args.requests + 1],
-                    args.concurrency,
+                    args.reference_flows,
                     args.level_seconds,
                 ).ok_rate
             ),

@@ -16,6 +16,7 @@ TINY = [
     "--requests", "8",
     "--sequential", "4",
     "--concurrency", "2",
+    "--reference-flows", "2",
     "--levels", "2",
     "--latency-ms", "5",
     "--rounds", "2",
