@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Iterator
 from pathlib import Path
 
 import pytest
@@ -61,6 +61,30 @@ async def _member(engine: Engine, name: str, *, last: bool, fail: bool = False) 
             session.rollback()
             return
     await group_commit.settled(session)
+
+
+async def _orphan(engine: Engine, *, last: bool) -> None:
+    """A member whose row breaks a deferred foreign key: the shared COMMIT fails."""
+    with Session(engine) as session:
+        group_commit.allow(session)
+        group_commit.join(session, last=last)
+        session.execute(text("INSERT INTO children (parent) VALUES (42)"))  # no parent 42
+        session.commit()
+    await group_commit.settled(session)
+
+
+async def _told(
+    outcomes: list[str],
+    name: str,
+    member: Awaitable[None],
+    refused_by: type[DBAPIError] = DBAPIError,
+) -> None:
+    """Await ``member`` and note what its caller was told: stored, or refused."""
+    try:
+        await member
+        outcomes.append(f"{name} stored")
+    except refused_by:
+        outcomes.append(f"{name} refused")
 
 
 def _run_with_batch(engine: Engine, path: Path, body: object) -> group_commit.WriteBatch:
@@ -144,17 +168,9 @@ def test_a_failed_shared_commit_fails_every_member_and_stores_nothing(
     engine, path = database
     errors: list[BaseException] = []
 
-    async def orphan(last: bool) -> None:
-        with Session(engine) as session:
-            group_commit.allow(session)
-            group_commit.join(session, last=last)
-            session.execute(text("INSERT INTO children (parent) VALUES (42)"))  # no parent 42
-            session.commit()
-        await group_commit.settled(session)
-
     async def body(batch: group_commit.WriteBatch) -> None:
         results = await asyncio.gather(
-            _member(engine, "a", last=False), orphan(last=True), return_exceptions=True
+            _member(engine, "a", last=False), _orphan(engine, last=True), return_exceptions=True
         )
         errors.extend(r for r in results if isinstance(r, BaseException))
         # The write lock was let go: the next writer is not stuck behind the failure.
@@ -175,26 +191,10 @@ def test_a_commit_that_fails_at_the_last_member_fails_every_member_too(
     outcomes: list[str] = []
 
     async def body(batch: group_commit.WriteBatch) -> None:
-        async def orphan_then_settle() -> None:
-            with Session(engine) as session:
-                group_commit.allow(session)
-                group_commit.join(session, last=False)
-                session.execute(text("INSERT INTO children (parent) VALUES (42)"))
-                session.commit()
-            try:
-                await group_commit.settled(session)
-                outcomes.append("orphan stored")
-            except IntegrityError:
-                outcomes.append("orphan refused")
-
-        async def last_member() -> None:
-            try:
-                await _member(engine, "b", last=True)
-                outcomes.append("b stored")
-            except IntegrityError:
-                outcomes.append("b refused")
-
-        await asyncio.gather(orphan_then_settle(), last_member())
+        await asyncio.gather(
+            _told(outcomes, "orphan", _orphan(engine, last=False), IntegrityError),
+            _told(outcomes, "b", _member(engine, "b", last=True), IntegrityError),
+        )
 
     _run_with_batch(engine, path, body)
     assert sorted(outcomes) == ["b refused", "orphan refused"]
@@ -252,14 +252,7 @@ def test_a_lost_connection_fails_its_members_and_the_next_get_a_new_one(
     outcomes: list[str] = []
 
     async def body(batch: group_commit.WriteBatch) -> None:
-        async def first() -> None:
-            try:
-                await _member(engine, "a", last=False)
-                outcomes.append("a stored")
-            except DBAPIError:
-                outcomes.append("a refused")
-
-        member = asyncio.ensure_future(first())
+        member = asyncio.ensure_future(_told(outcomes, "a", _member(engine, "a", last=False)))
         await asyncio.sleep(0)  # "a" has written; the shared transaction is open
         batch.connection().invalidate()  # as SQLAlchemy does after a disconnect
         await member
