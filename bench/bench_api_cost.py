@@ -41,12 +41,16 @@ from pathlib import Path
 
 import httpx
 
+if not __package__:  # run as a script: its folder is on the path, not its parent's
+    sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for ``bench.*``
+
 from bench.bench_api import (
     PRODUCT,
     _quiet,
     bare_app,
     build_realname,
     eligible_people,
+    in_process_client,
     make_world,
     sign_up,
     verification,
@@ -109,17 +113,9 @@ async def realname_side(requests: int, citizens: int, flows: int) -> None:
         if len(people) < WARMUP + requests:
             raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
         users = await sign_up(realname, people)
-        headers = {"Authorization": f"Bearer {realname.key}"}
         # The app's lifespan runs as a server runs it: its background work (WAL
         # checkpoints, re-runs, webhooks) is counted, and startup's GC freeze applies.
-        async with (
-            realname.app.router.lifespan_context(realname.app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=realname.app),
-                base_url="http://bench",
-                headers=headers,
-            ) as client,
-        ):
+        async with in_process_client(realname) as client:
 
             def verify(user: tuple[str, tuple[str, str, str]]) -> Callable[[], Awaitable[None]]:
                 async def request() -> None:
