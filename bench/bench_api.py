@@ -23,10 +23,13 @@ measured in the same run on the same machine:
    64 connections made 590, 664 and 711 L2/s. At 64 the machine was 5-7 % idle. The
    bare endpoint is bound by this client at every load (0.94-0.99 of a core; 1,746,
    1,735 and 1,660 inserts/s at 16, 32 and 64). That pair
-   of runs is made ``--http-rounds`` times (default 3), back to back, the side that
+   of runs is made ``--http-rounds`` times (default 5), back to back, the side that
    goes first turning each round, and the verdict is the median round's ratio: this
    machine's speed drifts by a quarter within minutes, and two single runs a few
    seconds apart swung the ratio between 0.35 and 0.44 from one try to the next.
+   With three rounds (the default until December 2026) single rounds of one run
+   ranged from 0.374 to 0.483 and the median from one full run to the next from
+   0.391 to 0.488; the median of five is less at the mercy of one slow stretch.
    Then once more one request at a time.
    The sandbox answers with no latency: the figure is the machinery alone. Goal:
    realname ≥ 0.4 x the bare endpoint. Each run also reads the server's CPU time,
@@ -64,7 +67,11 @@ measured in the same run on the same machine:
    no latency — and not taken from step 1, whose server has a process (and a core)
    of its own apart from the client. Each level makes ``--rounds`` x flows
    verifications, and at least ``--requests`` as the reference does (a short run is
-   mostly ramp), and runs them to the end (bounded by ``--level-seconds``), so no
+   mostly ramp), and at least ``--level-min-seconds`` (default 10) worth at its
+   ideal rate: at 200 flows ten rounds were 2,000 verifications, four seconds, and
+   one slow spell of the machine could decide the level (0.82 in one run of December
+   2026, the engine alone falling to 0.86 in the same level, the other two runs 0.96
+   and 0.92). It runs them to the end (bounded by ``--level-seconds``), so no
    work in flight is cut off and counted as lost: at 1,000 flows on a CPU-bound
    server each request waits tens of seconds in the queue, and a short time bound
    would measure the bound, not the server. The ramp at the end (the last flows
@@ -103,6 +110,7 @@ import contextlib
 import importlib.util
 import json
 import logging
+import math
 import os
 import random
 import re
@@ -1154,6 +1162,20 @@ def realname_provider(realname: Realname) -> ResilientProvider:
     return provider
 
 
+def level_size(
+    flows: int,
+    rounds: int,
+    minimum: int,
+    min_seconds: float,
+    critical_path: float,
+    reference: float,
+) -> int:
+    """Verifications a latency level makes: ``rounds`` per flow, at least ``minimum``,
+    and at least ``min_seconds`` worth at the level's ideal rate."""
+    ideal_rate = min(flows / critical_path, reference)
+    return max(rounds * flows, minimum, math.ceil(min_seconds * ideal_rate))
+
+
 def bench_latency(
     workdir: Path,
     sandbox: Path,
@@ -1167,9 +1189,11 @@ def bench_latency(
     ramp: float = 1.0,
     remeasure: Callable[[str], float] | None = None,
     sigma: float = 0.0,
+    min_seconds: float = 0.0,
 ) -> list[HidingLevel]:
-    """Each level's flows, to the end of ``rounds`` x flows verifications and at least
-    ``minimum`` (``seconds`` only bounds a run that hangs); ``zero_latency`` is the
+    """Each level's flows, to the end of ``rounds`` x flows verifications, at least
+    ``minimum``, and at least ``min_seconds`` worth at the level's ideal rate
+    (``seconds`` only bounds a run that hangs); ``zero_latency`` is the
     in-process reference. With ``remeasure``, the reference is measured again just
     before each level and just after it, and their mean caps that level's ideal: on a
     shared machine, a reference taken minutes earlier under another load would make
@@ -1182,7 +1206,7 @@ def bench_latency(
     for index, flows in enumerate(levels):
         tag = f"{index}-{flows}"
         reference = remeasure(f"{tag}-before") if remeasure is not None else zero_latency
-        wanted = max(rounds * flows, minimum)
+        wanted = level_size(flows, rounds, minimum, min_seconds, critical_path, reference)
         count = min(wanted + 1, len(pool))  # the first user warms up
         realname = build_realname(workdir / f"level-{tag}", sandbox, latency_ms, sigma)
         try:
@@ -1405,7 +1429,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--http-rounds",
         type=int,
-        default=3,
+        default=5,
         help="step 1: rounds of a bare run and a realname run back to back (--requests "
         "each), the order turning each round; the verdict is the median round's ratio",
     )
@@ -1446,6 +1470,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default=600.0,
         help="time bound per latency level (a level normally runs to the end)",
     )
+    parser.add_argument(
+        "--level-min-seconds",
+        type=float,
+        default=10.0,
+        help="latency levels: at least this many seconds' worth of verifications at the "
+        "level's ideal rate (more than --rounds x flows when that is shorter)",
+    )
     parser.add_argument("--serve", choices=["bare", "realname"], help=argparse.SUPPRESS)
     parser.add_argument("--workdir", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--sandbox", type=Path, help=argparse.SUPPRESS)
@@ -1462,6 +1493,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         and 1 <= args.http_rounds <= 9
         and 0 < args.seconds <= 120
         and 0 < args.level_seconds <= 3600
+        and 0 <= args.level_min_seconds <= 600
         and 0 < args.latency_ms <= 5000
         and 1 <= args.workers <= 64
         and 0 <= args.ramp <= 10
@@ -1550,6 +1582,7 @@ def run(args: argparse.Namespace) -> Results:
                 ).ok_rate
             ),
             args.latency_sigma,
+            args.level_min_seconds,
         )
         hiding_met = report_latency(levels, args.latency_ms, reference, zero_latency)
     return Results(http, levels, throughput_met, hiding_met, reference)

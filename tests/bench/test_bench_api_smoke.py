@@ -22,6 +22,7 @@ TINY = [
     "--rounds", "2",
     "--seconds", "5",
     "--http-rounds", "2",
+    "--level-min-seconds", "0",
 ]  # fmt: skip
 
 
@@ -85,6 +86,18 @@ def test_out_of_range_arguments_are_refused() -> None:
         bench_api.parse_args(["--seconds", "1000"])
     with pytest.raises(SystemExit):
         bench_api.parse_args(["--workers", "0"])
+
+
+def test_a_level_is_long_enough_at_its_ideal_rate_as_well_as_rounds_and_minimum() -> None:
+    # 200 flows over a 0.4 s path could make 500/s; the reference caps them at 450/s.
+    assert bench_api.level_size(200, 10, 1500, 10.0, 0.4, 450.0) == 4500
+    # 50 flows make at most 125/s: ten seconds is 1,250, below the --requests minimum.
+    assert bench_api.level_size(50, 10, 1500, 10.0, 0.4, 450.0) == 1500
+    # 1,000 flows x 10 rounds outlast ten seconds at the reference's rate.
+    assert bench_api.level_size(1000, 10, 1500, 10.0, 0.4, 450.0) == 10000
+    assert bench_api.level_size(200, 10, 1500, 0.0, 0.4, 450.0) == 2000
+    with pytest.raises(SystemExit):
+        bench_api.parse_args(["--level-min-seconds", "-1"])
 
 
 def test_server_cpu_counts_the_workers_of_a_multi_process_server() -> None:
