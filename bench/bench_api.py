@@ -3,8 +3,7 @@
 Run as ``python bench/bench_api.py [--citizens N] [--requests M] [--concurrency C]
 [--http-rounds K] [--reference-flows F] [--levels 50,200,1000] [--repeat R]
 [--latency-ms 200] [--level-seconds S] [--level-min-seconds S]``. Every figure is
-printed next to a baseline
-measured in the same run on the same machine:
+printed next to a baseline measured in the same run on the same machine:
 
 1. **Throughput.** ``POST /v1/users/{id}/verifications`` (one L2 verification of a
    user signed in by SMS code, with ``id`` and ``phone`` consents, set up before the

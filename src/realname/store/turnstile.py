@@ -82,9 +82,7 @@ class WriterTurnstile:
 
     def leave(self, connection: Any) -> None:
         """Let the next writer in, if ``connection`` holds the turn (else nothing)."""
-        if self._owner_connection is None or self._owner_connection != raw_connection_id(
-            connection
-        ):
+        if self._owner_connection != raw_connection_id(connection):  # None: nobody holds it
             return
         self._owner_thread = self._owner_connection = None
         try:
