@@ -58,6 +58,8 @@ def test_sqlite_engine_creates_its_directory_and_sets_pragmas(tmp_path: Path) ->
             assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
             assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
             assert connection.exec_driver_sql("PRAGMA busy_timeout").scalar() == 10_000
+            # 2 = MEMORY: group-commit savepoints journal in memory, not in a temp file.
+            assert connection.exec_driver_sql("PRAGMA temp_store").scalar() == 2
         assert path.exists()
     finally:
         engine.dispose()
