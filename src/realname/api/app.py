@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 
@@ -33,6 +32,7 @@ from realname.config import Settings, get_settings
 from realname.credentials.jobs import install_checkpointer
 from realname.jobs.rerun import install_rerun_loop
 from realname.logs import request_id_var
+from realname.randomness import token_bytes
 from realname.store.wal import install_wal_checkpointer
 from realname.web import face as face_page
 from realname.web import pages
@@ -116,9 +116,8 @@ class RequestIds:
             await self.app(scope, receive, send)
             return
         supplied = Headers(scope=scope).get("x-request-id", "")
-        # 32 random hex digits, as uuid4().hex was, without building a UUID object
-        # (secrets.token_hex is the same os.urandom, through three Python calls).
-        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else os.urandom(16).hex()
+        # 32 random hex digits, as uuid4().hex was, without building a UUID object.
+        request_id = supplied if _SAFE_REQUEST_ID.match(supplied) else token_bytes(16).hex()
         status: int | None = None
 
         async def send_with_id(message: Message) -> None:

@@ -53,6 +53,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import ColumnElement, CursorResult, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from realname import randomness
 from realname.errors import ConfigurationError, RealnameError
 from realname.privacy.keys import KEY_BYTES, Keyring, hkdf_sha256
 from realname.store.models import Person
@@ -307,7 +308,7 @@ class Vault:
         ):
             self._refresh_keyring()
         kek_id = self._keyring.current
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = randomness.token_bytes(NONCE_BYTES)
         body = AESGCM(self._keyring.current_kek).encrypt(nonce, dek, wrap_aad(person_id, kek_id))
         return WrappedKey(
             person_id=person_id,
@@ -333,7 +334,7 @@ class Vault:
     ) -> bytes:
         """Encrypt ``plaintext`` for the column ``table.field`` of row ``row_id``."""
         dek = self._dek(key)
-        nonce = secrets.token_bytes(NONCE_BYTES)
+        nonce = randomness.token_bytes(NONCE_BYTES)
         body = AESGCM(dek).encrypt(
             nonce, plaintext.encode("utf-8"), field_aad(table, row_id, field)
         )

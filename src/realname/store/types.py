@@ -10,7 +10,6 @@ relied on; a timestamp that silently changes meaning between stores cannot).
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -18,6 +17,8 @@ from typing import Any
 
 from sqlalchemy import DateTime, Dialect
 from sqlalchemy.types import TypeDecorator
+
+from realname.randomness import token_bytes
 
 
 def utcnow() -> datetime:
@@ -38,12 +39,13 @@ def new_id() -> str:
     leaf page of the index: with a few thousand rows, a verification inserting five
     checks, three elements and three attempt events dirtied eleven leaf pages that
     each commit then wrote to the WAL, where ordered ids dirty one per table
-    (bench/bench_writes.py). The other 74 bits are random (``os.urandom``), so ids
-    stay unguessable; they reveal when the row was created, to the millisecond,
-    which every such row also stores in ``created_at``.
+    (bench/bench_writes.py). The other 74 bits are random (the kernel's CSPRNG,
+    through :mod:`realname.randomness`), so ids stay unguessable; they reveal when
+    the row was created, to the millisecond, which every such row also stores in
+    ``created_at``.
     """
     millis = time.time_ns() // 1_000_000
-    rand = int.from_bytes(os.urandom(10), "big")  # 80 bits; 74 are used
+    rand = int.from_bytes(token_bytes(10), "big")  # 80 bits; 74 are used
     value = (
         (millis & _MILLIS_MASK) << 80
         | 0x7 << 76  # version 7
