@@ -8,7 +8,8 @@ and is one itself. Every call of a check goes, for that check, through
 2. its **rate limiter** — at most the API's documented QPS quota
    (:data:`~realname.authorities.codes.API_SPECS`) of calls start in any one-second
    window; callers beyond it wait their turn, first come first served;
-3. a **per-attempt timeout** (``asyncio.wait_for``) — a hang becomes
+3. a **per-attempt timeout**
+   (:class:`~realname.authorities.attempt_timeout.AttemptTimeout`) — a hang becomes
    ``ProviderUnavailable(reason=timeout)``;
 4. **retries** with exponential backoff and full jitter on timeouts, server errors,
    "busy" codes and rate limits;
@@ -50,6 +51,7 @@ from datetime import date
 from enum import StrEnum
 from typing import TypeVar
 
+from realname.authorities.attempt_timeout import AttemptTimeout
 from realname.authorities.codes import API_SPECS
 from realname.authorities.errors import ProviderUnavailable, UnavailableReason
 from realname.authorities.protocol import (
@@ -560,9 +562,9 @@ class ResilientProvider:
                 if remaining <= 0:
                     break
                 try:
-                    # asyncio.timeout runs the call in this task (wait_for would spawn
-                    # one per call).
-                    async with asyncio.timeout(min(timeout, remaining)):
+                    # A timeout in this task (wait_for would spawn one per call), and
+                    # not asyncio.timeout: see realname.authorities.attempt_timeout.
+                    async with AttemptTimeout(min(timeout, remaining)):
                         answer = await send()
                 except TimeoutError:
                     error = self._unavailable(check, UnavailableReason.TIMEOUT)
