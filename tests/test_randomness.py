@@ -33,7 +33,7 @@ def test_large_requests_bypass_the_buffer() -> None:
 
 
 def test_a_negative_size_is_refused() -> None:
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="negative"):
         randomness.token_bytes(-1)
 
 
