@@ -16,7 +16,7 @@ process id on every running-loop lookup, three per ``asyncio.timeout``), 16
 ``getrandom`` (one per id or nonce). Taking those away (``temp_store=MEMORY``,
 :mod:`realname.randomness`, :mod:`realname.authorities.attempt_timeout`) brought it to
 72 (3,000 verifications), and a verification's CPU time in process down by about
-a tenth in alternating runs — far more than the user-space instructions they saved.
+a tenth in alternating runs.
 
 How: both sides run in this process through their ASGI apps (:mod:`bench.asgi_client`,
 no sockets), ``--flows`` requests at a time, inside the app's lifespan as a server
