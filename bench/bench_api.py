@@ -327,6 +327,28 @@ def verification(user: User) -> tuple[str, dict[str, str]]:
     return f"/v1/users/{user_id}/verifications", body
 
 
+async def fresh_users(realname: Realname, sandbox: Path, count: int) -> list[User]:
+    """``count`` users signed up and consented, each an eligible citizen of the world
+    at ``sandbox`` (exits if the world has too few: raise ``--citizens``)."""
+    with SandboxStore(sandbox) as store:
+        people = eligible_people(store, realname.context.policies.product(PRODUCT), count)
+    if len(people) < count:
+        raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
+    return await sign_up(realname, people)
+
+
+def l2_request(client: Poster, user: User) -> Callable[[], Awaitable[None]]:
+    """One request that verifies ``user`` and insists on a 200 with level L2."""
+
+    async def request() -> None:
+        path, payload = verification(user)
+        response = await client.post(path, json=payload)
+        assert response.status_code == 200, response.status_code
+        assert response.json()["level"] == "L2", response.json()
+
+    return request
+
+
 # ------------------------------------------------------------------- the bare app
 
 

@@ -49,13 +49,11 @@ from bench.bench_api import (
     _quiet,
     bare_app,
     build_realname,
-    eligible_people,
+    fresh_users,
     in_process_client,
+    l2_request,
     make_world,
-    sign_up,
-    verification,
 )
-from realname.authorities.sandbox import SandboxStore
 
 WARMUP = 10
 _TOTALS = re.compile(r"^totals:\s+(\d+)", re.MULTILINE)
@@ -107,26 +105,11 @@ async def realname_side(requests: int, citizens: int, flows: int) -> None:
     make_world(work / "sandbox.db", citizens)
     with _quiet():
         realname = build_realname(work / "realname", work / "sandbox.db")
-        with SandboxStore(work / "sandbox.db") as store:
-            policy = realname.context.policies.product(PRODUCT)
-            people = eligible_people(store, policy, WARMUP + requests)
-        if len(people) < WARMUP + requests:
-            raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
-        users = await sign_up(realname, people)
+        users = await fresh_users(realname, work / "sandbox.db", WARMUP + requests)
         # The app's lifespan runs as a server runs it: its background work (WAL
         # checkpoints, re-runs, webhooks) is counted, and startup's GC freeze applies.
         async with in_process_client(realname) as client:
-
-            def verify(user: tuple[str, tuple[str, str, str]]) -> Callable[[], Awaitable[None]]:
-                async def request() -> None:
-                    path, payload = verification(user)
-                    response = await client.post(path, json=payload)
-                    assert response.status_code == 200, response.text
-                    assert response.json()["level"] == "L2", response.json()
-
-                return request
-
-            await _counted([verify(user) for user in users], flows)
+            await _counted([l2_request(client, user) for user in users], flows)
         realname.close()
 
 

@@ -52,13 +52,11 @@ from bench.bench_api import (
     _quiet,
     bare_app,
     build_realname,
-    eligible_people,
+    fresh_users,
+    l2_request,
     lean_client,
     make_world,
-    sign_up,
-    verification,
 )
-from realname.authorities.sandbox import SandboxStore
 
 WARMUP = 10
 #: Calls that mostly wait rather than work (the loop's and the threads' sleeps).
@@ -156,24 +154,9 @@ async def realname_side(work: Path, requests: int, citizens: int, flows: int) ->
     make_world(work / "sandbox.db", citizens)
     realname = build_realname(work / "realname", work / "sandbox.db")
     try:
-        with SandboxStore(work / "sandbox.db") as store:
-            policy = realname.context.policies.product(PRODUCT)
-            people = eligible_people(store, policy, WARMUP + requests)
-        if len(people) < WARMUP + requests:
-            raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
-        users = await sign_up(realname, people)
+        users = await fresh_users(realname, work / "sandbox.db", WARMUP + requests)
         async with lean_client(realname) as client:
-
-            def verify(user: tuple[str, tuple[str, str, str]]) -> Callable[[], Awaitable[None]]:
-                async def request() -> None:
-                    path, payload = verification(user)
-                    response = await client.post(path, json=payload)
-                    assert response.status_code == 200, response.status_code
-                    assert response.json()["level"] == "L2", response.json()
-
-                return request
-
-            return await _counted([verify(user) for user in users], flows)
+            return await _counted([l2_request(client, user) for user in users], flows)
     finally:
         realname.close()
 
