@@ -34,15 +34,12 @@ import httpx
 from sqlalchemy import Engine, event
 
 from bench.bench_api import (
-    PRODUCT,
     _quiet,
     build_realname,
-    eligible_people,
+    fresh_users,
     make_world,
-    sign_up,
     verification,
 )
-from realname.authorities.sandbox import SandboxStore
 
 _WAL_HEADER = 32
 _FRAME_HEADER = 24
@@ -116,12 +113,7 @@ async def _measure(
     make_world(work / "sandbox.db", citizens)
     with _quiet():
         realname = build_realname(work / "realname", work / "sandbox.db")
-        with SandboxStore(work / "sandbox.db") as store:
-            policy = realname.context.policies.product(PRODUCT)
-            people = eligible_people(store, policy, requests + 1)
-        if len(people) < requests + 1:
-            raise SystemExit(f"only {len(people)} eligible citizens: raise --citizens")
-        users = await sign_up(realname, people)
+        users = await fresh_users(realname, work / "sandbox.db", requests + 1)
     db = work / "realname" / "realname.db"
     wal = db.with_name(db.name + "-wal")
     headers = {"Authorization": f"Bearer {realname.key}"}

@@ -6,8 +6,8 @@ order, each byte once. Why not :mod:`secrets` itself: every call of it is a
 ``getrandom`` system call, and an L2 verification needs sixteen small values (row
 ids, AES-GCM nonces, a request id). On a virtual machine a system call costs far
 more than its own few hundred nanoseconds — the kernel entry flushes state the
-Python around it then has to rebuild — and the API's request path made some 120
-of them per verification (strace of ``bench/bench_api.py``'s servers). No library
+Python around it then has to rebuild — and a verification in process made 155 of
+them (``bench/bench_syscalls.py``). No library
 offers a buffered CSPRNG for Python; this is the few lines it takes.
 
 Only for values that stop being secret once used: an id is stored and shown, a
