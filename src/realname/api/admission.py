@@ -30,6 +30,8 @@ from contextlib import AbstractAsyncContextManager
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from realname.running_loop import running_loop
+
 #: Verifications in flight per process unless the settings say otherwise.
 DEFAULT_LIMIT = 256
 
@@ -52,7 +54,7 @@ class Admission:
         ] = weakref.WeakKeyDictionary()
 
     def _semaphore(self) -> asyncio.Semaphore:
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         semaphore = self._semaphores.get(loop)
         if semaphore is None:
             semaphore = self._semaphores[loop] = asyncio.Semaphore(self.limit)

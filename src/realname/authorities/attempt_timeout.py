@@ -7,7 +7,8 @@ lookup — a ``getpid`` system call each time (3.12 stopped doing that). Each
 verification makes five provider calls, so fifteen system calls a verification went
 to timeouts alone; on a virtual machine a system call costs far more than the few
 hundred nanoseconds it takes itself (strace and py-spy of ``bench/bench_api.py``).
-This one asks once and hands the loop on (``current_task(loop)`` does not ask).
+This one asks once, through :func:`realname.running_loop.running_loop`, and hands
+the loop on (``current_task(loop)`` does not ask).
 
 The semantics are asyncio's, including the rules for cancellations that meet
 (``Task.uncancel``): when the delay passes, the task is cancelled; when that
@@ -20,6 +21,8 @@ from __future__ import annotations
 import asyncio
 from types import TracebackType
 
+from realname.running_loop import running_loop
+
 
 class AttemptTimeout:
     """``async with AttemptTimeout(seconds):`` — :class:`TimeoutError` once they pass.
@@ -30,7 +33,7 @@ class AttemptTimeout:
     __slots__ = ("_cancelling", "_expired", "_handle", "_task")
 
     def __init__(self, delay: float) -> None:
-        loop = asyncio.get_running_loop()
+        loop = running_loop()
         task = asyncio.current_task(loop)
         if task is None:
             raise RuntimeError("a timeout must be used inside a task")

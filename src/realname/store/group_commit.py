@@ -49,6 +49,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, exc
 from sqlalchemy.orm import Session
 
+from realname.running_loop import running_loop
 from realname.store.turnstile import raw_connection_id, turnstile_for
 
 logger = logging.getLogger(__name__)
@@ -242,7 +243,7 @@ def join(session: Session, *, last: bool) -> None:
     """
     if not session.info.get(_ALLOWED) or session.in_transaction():
         return
-    batch = _BATCHES.get(asyncio.get_running_loop())  # called by coroutines only
+    batch = _BATCHES.get(running_loop())  # called by coroutines only
     if batch is None or session.get_bind() is not batch.engine:
         return
     session.bind = batch.connection()

@@ -41,6 +41,8 @@ import weakref
 from collections import deque
 from typing import Any
 
+from realname.running_loop import running_loop
+
 #: Longest time (seconds) finishers wait after the previous one went, whatever else
 #: is ready: a bound on how long other traffic can hold verifications back.
 MAX_GAP = 0.05
@@ -144,7 +146,7 @@ def remove_from(loop: asyncio.AbstractEventLoop) -> None:
 async def finishing_turn() -> bool:
     """Wait for the turn to finish a verification on this loop's gate, if it has one;
     whether other finishers are let go with this one and run right after it."""
-    gate = _GATES.get(asyncio.get_running_loop())
+    gate = _GATES.get(running_loop())
     if gate is None:
         return False
     return await gate.turn()
