@@ -123,7 +123,7 @@ import threading
 import time
 import warnings
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -347,6 +347,29 @@ def l2_request(client: Poster, user: User) -> Callable[[], Awaitable[None]]:
         assert response.json()["level"] == "L2", response.json()
 
     return request
+
+
+def bare_insert_request(client: Poster) -> Callable[[], Awaitable[None]]:
+    """One request to the bare app's insert (:func:`bare_app`), insisting on a 200."""
+    body = {"product": PRODUCT, "name": "张三", "id_number": "110105199003071239"}
+    body["phone"] = "13912345678"
+
+    async def request() -> None:
+        response = await client.post("/items", json=body)
+        assert response.status_code == 200, response.status_code
+
+    return request
+
+
+async def in_flows(requests: Iterable[Callable[[], Awaitable[None]]], flows: int) -> None:
+    """Await ``requests`` in turn, ``flows`` of them in flight at a time."""
+    pending = iter(requests)
+
+    async def flow() -> None:
+        for request in pending:
+            await request()
+
+    await asyncio.gather(*(flow() for _ in range(flows)))
 
 
 # ------------------------------------------------------------------- the bare app

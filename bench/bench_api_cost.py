@@ -45,11 +45,12 @@ if not __package__:  # run as a script: its folder is on the path, not its paren
     sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # for ``bench.*``
 
 from bench.bench_api import (
-    PRODUCT,
     _quiet,
     bare_app,
+    bare_insert_request,
     build_realname,
     fresh_users,
+    in_flows,
     in_process_client,
     l2_request,
     make_world,
@@ -71,14 +72,8 @@ async def _counted(requests: Sequence[Callable[[], Awaitable[None]]], flows: int
     """The warm-up requests one at a time, then the counted ones ``flows`` at a time."""
     for request in requests[:WARMUP]:
         await request()
-    counted = iter(requests[WARMUP:])
-
-    async def flow() -> None:
-        for request in counted:
-            await request()
-
     _toggle(True)
-    await asyncio.gather(*(flow() for _ in range(flows)))
+    await in_flows(requests[WARMUP:], flows)
     _toggle(False)
 
 
@@ -86,17 +81,10 @@ async def bare_side(requests: int, flows: int) -> None:
     """Under Valgrind: count the bare endpoint's requests."""
     work = Path(tempfile.mkdtemp(prefix="realname-cost-"))
     bare = bare_app(work / "bare.db")
-    body = {"product": PRODUCT, "name": "张三", "id_number": "110105199003071239"}
-    body["phone"] = "13912345678"
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=bare), base_url="http://bench"
     ) as client:
-
-        async def insert() -> None:
-            response = await client.post("/items", json=body)
-            assert response.status_code == 200, response.text
-
-        await _counted([insert] * (WARMUP + requests), flows)
+        await _counted([bare_insert_request(client)] * (WARMUP + requests), flows)
 
 
 async def realname_side(requests: int, citizens: int, flows: int) -> None:

@@ -52,11 +52,12 @@ if not __package__:  # run as a script: its folder is on the path, not its paren
 
 from bench.asgi_client import AsgiClient
 from bench.bench_api import (
-    PRODUCT,
     _quiet,
     bare_app,
+    bare_insert_request,
     build_realname,
     fresh_users,
+    in_flows,
     l2_request,
     lean_client,
     make_world,
@@ -128,29 +129,16 @@ async def _counted(requests: Sequence[Callable[[], Awaitable[None]]], flows: int
     for request in requests[:WARMUP]:
         await request()
     measured = requests[WARMUP:]
-    counted = iter(measured)
-
-    async def flow() -> None:
-        for request in counted:
-            await request()
-
     tracer = _Tracer()
     try:
-        await asyncio.gather(*(flow() for _ in range(flows)))
+        await in_flows(measured, flows)
     finally:
         calls = tracer.stop()
     return Count(len(measured), calls)
 
 
 async def bare_side(work: Path, requests: int, flows: int) -> Count:
-    client = AsgiClient(bare_app(work / "bare.db"))
-    body = {"product": PRODUCT, "name": "张三", "id_number": "110105199003071239"}
-    body["phone"] = "13912345678"
-
-    async def insert() -> None:
-        response = await client.post("/items", json=body)
-        assert response.status_code == 200, response.status_code
-
+    insert = bare_insert_request(AsgiClient(bare_app(work / "bare.db")))
     return await _counted([insert] * (WARMUP + requests), flows)
 
 

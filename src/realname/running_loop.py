@@ -46,9 +46,9 @@ def running_loop() -> asyncio.AbstractEventLoop:
 
 
 def _forget() -> None:
-    """In a forked child: nothing the parent's threads found is the child's."""
-    global _remembered
-    _remembered = _Remembered()
+    """In a forked child (whose one thread is the one that forked): nothing the
+    parent found is the child's."""
+    _remembered.loop = None
 
 
 os.register_at_fork(after_in_child=_forget)
